@@ -1,0 +1,285 @@
+//! Assistance: what the local model writes to help the evaluator, its typed
+//! outputs, and the `Assistant` interface the CLI and the review UI drive.
+
+use crate::task::{Span, Task};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+pub mod anchor;
+pub mod model;
+
+/// The kinds of assistance; each has a prompt template in `prompts/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Critique,
+    Checks,
+    Decompose,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] = [Kind::Critique, Kind::Checks, Kind::Decompose];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Critique => "critique",
+            Kind::Checks => "checks",
+            Kind::Decompose => "decompose",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Minor,
+    Major,
+    Critical,
+}
+
+/// One critique as the model wrote it, plus where its quote sits in the answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Critique {
+    pub quote: String,
+    pub comment: String,
+    pub severity: Severity,
+    pub category: String,
+    /// Byte span of `quote` in the answer; `None` means unanchored (the quote
+    /// does not occur in the answer).
+    #[serde(default)]
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckVerdict {
+    Pass,
+    Fail,
+    Unsure,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub question: String,
+    pub method: String,
+    pub assistant_verdict: CheckVerdict,
+    pub evidence: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepKind {
+    Step,
+    Claim,
+    Subquestion,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub id: String,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    pub kind: StepKind,
+    /// The answer text this step covers, when it could be located.
+    #[serde(default)]
+    pub span: Option<Span>,
+}
+
+/// Typed output of one assistance request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Output {
+    Critique { critiques: Vec<Critique> },
+    Checks { checks: Vec<Check> },
+    Decompose { steps: Vec<Step> },
+}
+
+impl Output {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Output::Critique { .. } => Kind::Critique,
+            Output::Checks { .. } => Kind::Checks,
+            Output::Decompose { .. } => Kind::Decompose,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Output::Critique { critiques } => critiques.len(),
+            Output::Checks { checks } => checks.len(),
+            Output::Decompose { steps } => steps.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The model file used, identified by content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    pub file_name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// Sampler chain settings (recorded with every assistance event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SamplerSettings {
+    pub temperature: f32,
+    pub top_k: i32,
+    pub top_p: f32,
+    pub min_p: f32,
+    pub repeat_penalty: f32,
+    pub repeat_last_n: i32,
+    /// Grammar-constrained (JSON schema of the kind).
+    pub grammar: bool,
+}
+
+impl Default for SamplerSettings {
+    fn default() -> Self {
+        SamplerSettings {
+            temperature: 0.3,
+            top_k: 40,
+            top_p: 0.9,
+            min_p: 0.05,
+            repeat_penalty: 1.15,
+            repeat_last_n: 64,
+            grammar: true,
+        }
+    }
+}
+
+/// Engine settings chosen by the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineSettings {
+    pub n_ctx: u32,
+    pub n_threads: i32,
+    pub max_tokens: u32,
+    pub sampler: SamplerSettings,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            n_ctx: 4096,
+            n_threads: default_threads(),
+            max_tokens: 512,
+            sampler: SamplerSettings::default(),
+        }
+    }
+}
+
+/// Threads from the machine: physical parallelism, never a library default
+/// (oversubscription costs two thirds of the speed).
+pub fn default_threads() -> i32 {
+    std::thread::available_parallelism()
+        .map(|n| n.get() as i32)
+        .unwrap_or(1)
+        .clamp(1, 16)
+}
+
+/// Where a piece of assistance came from, recorded with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub model: ModelInfo,
+    pub template_name: String,
+    pub template_sha256: String,
+    pub prompt_sha256: String,
+    pub sampler: SamplerSettings,
+    pub seed: u32,
+    pub n_ctx: u32,
+    pub n_threads: i32,
+    pub max_tokens: u32,
+    pub crit_version: String,
+    pub prompt_tokens: u32,
+    pub gen_tokens: u32,
+    pub prompt_ms: u64,
+    pub gen_ms: u64,
+}
+
+/// Set when the answer did not fit the context and was cut.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncation {
+    /// Bytes of the answer kept in the prompt.
+    pub kept_bytes: usize,
+    pub total_bytes: usize,
+}
+
+/// A request for one kind of assistance on one task.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Caller-chosen id; echoed in every event for this request.
+    pub id: u64,
+    pub task: Arc<Task>,
+    pub kind: Kind,
+    pub seed: u32,
+}
+
+/// A finished piece of assistance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Assistance {
+    pub output: Output,
+    /// The raw text the model produced (for audit and for re-parsing).
+    pub raw: String,
+    pub provenance: Provenance,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncation>,
+}
+
+/// Streamed from the assistant to its caller.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Started {
+        id: u64,
+        prompt_tokens: u32,
+        truncated: Option<Truncation>,
+    },
+    Token {
+        id: u64,
+        text: String,
+    },
+    Done {
+        id: u64,
+        assistance: Box<Assistance>,
+    },
+    Failed {
+        id: u64,
+        error: String,
+    },
+    Cancelled {
+        id: u64,
+    },
+}
+
+impl Event {
+    pub fn id(&self) -> u64 {
+        match self {
+            Event::Started { id, .. }
+            | Event::Token { id, .. }
+            | Event::Done { id, .. }
+            | Event::Failed { id, .. }
+            | Event::Cancelled { id } => *id,
+        }
+    }
+}
+
+pub type EventSender = tokio::sync::mpsc::UnboundedSender<Event>;
+pub type EventReceiver = tokio::sync::mpsc::UnboundedReceiver<Event>;
+
+/// Something that writes assistance: the llama.cpp engine, or a scripted
+/// backend for tests. Requests are queued and served in order; results come
+/// back on the receiver given at construction.
+pub trait Assistant: Send {
+    fn submit(&self, request: Request);
+    /// Cancel a queued or running request; a `Cancelled` event follows.
+    fn cancel(&self, id: u64);
+    /// Short description for status lines, e.g. the model file name.
+    fn name(&self) -> String;
+}

@@ -1,0 +1,128 @@
+//! Command-line interface: clap definitions and one module per subcommand,
+//! each with `run(args, &ctx)`.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+pub mod generate;
+pub mod logging;
+pub mod model;
+pub mod sessions;
+pub mod show;
+
+/// AI-assisted evaluation in the terminal, with a local assistant model.
+#[derive(Debug, Parser)]
+#[command(name = "crit", version, about, long_about = None)]
+pub struct Cli {
+    /// Directory holding sessions [env: CRIT_SESSIONS] [default: data dir]
+    #[arg(long, global = true)]
+    pub sessions_dir: Option<PathBuf>,
+    /// Config file [env: CRIT_CONFIG]
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate critiques, checks and decompositions for tasks into a session.
+    Generate(generate::Args),
+    /// Print a session's tasks and assistance as plain text.
+    Show(show::Args),
+    /// List sessions with task and event counts.
+    Sessions(sessions::Args),
+    /// Manage the default model (fetch, path).
+    Model(model::Args),
+}
+
+/// Shared context for subcommands: config and resolved directories.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub config: crate::config::Config,
+    pub config_path: PathBuf,
+    pub sessions_dir: PathBuf,
+}
+
+impl Ctx {
+    pub fn from_cli(cli: &Cli) -> anyhow::Result<Ctx> {
+        let config_path = cli
+            .config
+            .clone()
+            .unwrap_or_else(crate::paths::config_file);
+        let config = crate::config::Config::load(&config_path).map_err(BadInput::from_err)?;
+        let sessions_dir = cli
+            .sessions_dir
+            .clone()
+            .or_else(|| {
+                std::env::var_os("CRIT_SESSIONS")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
+            .or_else(|| config.sessions_dir.clone())
+            .unwrap_or_else(crate::paths::sessions_dir);
+        Ok(Ctx {
+            config,
+            config_path,
+            sessions_dir,
+        })
+    }
+
+    /// A session argument is a path if it names an existing directory or
+    /// contains a separator, else a name under the sessions dir.
+    pub fn session_dir(&self, name_or_path: &str) -> PathBuf {
+        let p = PathBuf::from(name_or_path);
+        if p.is_dir() || name_or_path.contains(std::path::MAIN_SEPARATOR) {
+            p
+        } else {
+            self.sessions_dir.join(name_or_path)
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Ctx::from_cli(&cli)?;
+    match cli.command {
+        Command::Generate(args) => generate::run(args, &ctx),
+        Command::Show(args) => show::run(args, &ctx),
+        Command::Sessions(args) => sessions::run(args, &ctx),
+        Command::Model(args) => model::run(args, &ctx),
+    }
+}
+
+/// Marks an error as the user's input being wrong (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadInput(pub String);
+
+impl BadInput {
+    pub fn from_err(e: impl std::fmt::Display) -> anyhow::Error {
+        anyhow::Error::new(BadInput(e.to_string()))
+    }
+}
+
+/// 0 ok, 1 failure, 2 bad input.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    use crate::session::SessionError;
+    use crate::task::TaskError;
+    for cause in err.chain() {
+        if cause.downcast_ref::<BadInput>().is_some() {
+            return 2;
+        }
+        if let Some(e) = cause.downcast_ref::<TaskError>() {
+            return match e {
+                TaskError::Io { .. } => 1,
+                _ => 2,
+            };
+        }
+        if let Some(e) = cause.downcast_ref::<SessionError>() {
+            return match e {
+                SessionError::Corrupt { .. }
+                | SessionError::Mismatch { .. }
+                | SessionError::NotFound(_) => 2,
+                _ => 1,
+            };
+        }
+    }
+    1
+}

@@ -1,0 +1,28 @@
+//! `crit sessions`: list sessions with task and event counts.
+
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let rows = crate::session::list_sessions(&ctx.sessions_dir);
+    if rows.is_empty() {
+        eprintln!("no sessions in {}", ctx.sessions_dir.display());
+        return Ok(());
+    }
+    println!("{:<32} {:>6} {:>7}  PATH", "SESSION", "TASKS", "EVENTS");
+    for row in rows {
+        let name = crate::sanitize::sanitize_line(&row.name);
+        match row.error {
+            None => println!(
+                "{name:<32} {:>6} {:>7}  {}",
+                row.tasks,
+                row.events,
+                row.dir.display()
+            ),
+            Some(e) => println!("{name:<32} {:>6} {:>7}  {} (unreadable: {e})", "-", "-", row.dir.display()),
+        }
+    }
+    Ok(())
+}

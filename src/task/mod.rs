@@ -1,0 +1,176 @@
+//! Tasks: a prompt and the model answer(s) to judge, read from several formats.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+pub mod native;
+
+/// One thing to evaluate. Pairwise tasks carry `answer_b`; for them `answer`
+/// is answer A.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub id: String,
+    pub prompt: String,
+    pub answer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_b: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Known step boundaries of `answer` (e.g. PRM800K); each is a byte range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<Span>>,
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub meta: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A byte range `[start, end)` into an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Task {
+    pub fn is_pairwise(&self) -> bool {
+        self.answer_b.is_some()
+    }
+
+    /// The text of known step `i`, if the task has step boundaries.
+    pub fn step_text(&self, i: usize) -> Option<&str> {
+        let span = self.steps.as_ref()?.get(i)?;
+        self.answer.get(span.start..span.end)
+    }
+}
+
+/// Input formats crit reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+#[value(rename_all = "kebab-case")]
+pub enum Format {
+    /// crit's own JSONL: {"id","prompt","answer"|"answer_a"+"answer_b","reference"?,"meta"?}
+    Native,
+    Gsm8k,
+    Prm800k,
+    MtBench,
+    HhRlhf,
+    Halueval,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Native => "native",
+            Format::Gsm8k => "gsm8k",
+            Format::Prm800k => "prm800k",
+            Format::MtBench => "mt-bench",
+            Format::HhRlhf => "hh-rlhf",
+            Format::Halueval => "halueval",
+        }
+    }
+}
+
+/// One bad input line: rendered as `file:line: message`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for LineError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let msg = crate::sanitize::sanitize_line(&self.message);
+        write!(f, "{}:{}: {}", self.file.display(), self.line, msg)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", render_invalid(.errors, *.total))]
+    Invalid { errors: Vec<LineError>, total: usize },
+    #[error("{path}: {message}")]
+    Unrecognized { path: PathBuf, message: String },
+}
+
+fn render_invalid(errors: &[LineError], total: usize) -> String {
+    let mut out: Vec<String> = errors.iter().take(50).map(|e| e.to_string()).collect();
+    if errors.len() > 50 {
+        out.push(format!("... and {} more bad lines", errors.len() - 50));
+    }
+    out.push(format!(
+        "{} of {total} records are invalid; nothing was imported (use --skip-invalid to import the rest)",
+        errors.len()
+    ));
+    out.join("\n")
+}
+
+pub type Result<T> = std::result::Result<T, TaskError>;
+
+/// The result of reading a task file: good tasks plus the lines that failed.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub tasks: Vec<Task>,
+    /// Source line of each task in `tasks` (1-based).
+    pub lines: Vec<usize>,
+    pub skipped: Vec<LineError>,
+    pub format: Option<Format>,
+}
+
+/// Read tasks from `path`. With `skip_invalid` bad lines are returned in
+/// `skipped`; without it any bad line fails the whole read.
+pub fn load(path: &Path, format: Option<Format>, skip_invalid: bool) -> Result<Loaded> {
+    let format = match format {
+        Some(f) => f,
+        None => native::detect(path)?,
+    };
+    let mut loaded = read_format(path, format)?;
+    loaded.format = Some(format);
+    check_duplicates(path, &mut loaded);
+    if !skip_invalid && !loaded.skipped.is_empty() {
+        let total = loaded.tasks.len() + loaded.skipped.len();
+        return Err(TaskError::Invalid {
+            errors: loaded.skipped,
+            total,
+        });
+    }
+    Ok(loaded)
+}
+
+/// Dispatch to the reader of one format.
+pub fn read_format(path: &Path, format: Format) -> Result<Loaded> {
+    match format {
+        Format::Native => native::read(path),
+        other => Err(TaskError::Unrecognized {
+            path: path.to_path_buf(),
+            message: format!("format {} is not supported yet", other.name()),
+        }),
+    }
+}
+
+fn check_duplicates(path: &Path, loaded: &mut Loaded) {
+    let mut seen = std::collections::HashMap::new();
+    let mut keep = Vec::with_capacity(loaded.tasks.len());
+    let mut keep_lines = Vec::with_capacity(loaded.lines.len());
+    let lines = std::mem::take(&mut loaded.lines);
+    for (task, line) in std::mem::take(&mut loaded.tasks).into_iter().zip(lines) {
+        if let Some(first) = seen.insert(task.id.clone(), line) {
+            loaded.skipped.push(LineError {
+                file: path.to_path_buf(),
+                line,
+                message: format!("duplicate id {:?} (first seen on line {first})", task.id),
+            });
+            seen.insert(task.id.clone(), first);
+        } else {
+            keep.push(task);
+            keep_lines.push(line);
+        }
+    }
+    loaded.tasks = keep;
+    loaded.lines = keep_lines;
+    loaded.skipped.sort_by_key(|e| e.line);
+}

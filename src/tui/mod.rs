@@ -1,0 +1,1 @@
+//! The review UI: a thin layer over the library.
