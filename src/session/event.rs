@@ -127,13 +127,27 @@ pub enum Body {
 #[serde(tag = "on", rename_all = "snake_case")]
 pub enum Target {
     /// Item `index` of the assistance event `assistance` (its seq).
-    Critique { assistance: u64, index: usize },
-    Check { assistance: u64, index: usize },
+    Critique {
+        assistance: u64,
+        index: usize,
+    },
+    Check {
+        assistance: u64,
+        index: usize,
+    },
     /// A decomposition step (`assistance` = seq of the decompose event), or
     /// one of the task's own steps when `assistance` is absent (PRM800K).
     Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         assistance: Option<u64>,
+        index: usize,
+    },
+    /// A candidate for the task's own step `step` other than the one in the
+    /// answer: PRM800K phase 1 rated several candidates per position, and
+    /// their ratings (most of the -1s) must survive import. `index` is the
+    /// candidate's position in the source's list (kept in the task's meta).
+    Alternative {
+        step: usize,
         index: usize,
     },
 }
@@ -145,6 +159,7 @@ impl Target {
                 Some(*assistance)
             }
             Target::Step { assistance, .. } => *assistance,
+            Target::Alternative { .. } => None,
         }
     }
 }
@@ -230,7 +245,9 @@ pub enum Verdict {
 impl Verdict {
     pub fn confidence(&self) -> Option<u8> {
         match self {
-            Verdict::Single { confidence, .. } | Verdict::Pairwise { confidence, .. } => *confidence,
+            Verdict::Single { confidence, .. } | Verdict::Pairwise { confidence, .. } => {
+                *confidence
+            }
         }
     }
 
@@ -275,11 +292,19 @@ pub enum ViewAction {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         arm: Option<String>,
     },
-    TabSwitched { tab: String },
+    TabSwitched {
+        tab: String,
+    },
     /// Item `index` of assistance `assistance` got focus.
-    Focused { assistance: u64, index: usize },
+    Focused {
+        assistance: u64,
+        index: usize,
+    },
     AssistanceRevealed,
-    Scrolled { panel: String, offset: u32 },
+    Scrolled {
+        panel: String,
+        offset: u32,
+    },
     TaskClosed,
 }
 

@@ -1,0 +1,369 @@
+//! Step ratings: `trl-stepwise` and `prm800k`. Ratings are on the task's own
+//! steps (PRM800K tasks; `Target::Step` without assistance), their rated
+//! alternatives (`Target::Alternative`), or the steps of a decomposition.
+
+use super::{obj, push, Ctx};
+use crate::assist::Output;
+use crate::labels::meta::Meta;
+use crate::labels::resolve::{Candidate, Slots};
+use crate::labels::{Counts, LabelKind};
+use crate::session::event::{LabelValue, Source, Target};
+use crate::session::fold::{EvaluatorWork, Stamp};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// One evaluator's ratings over one sequence of steps.
+struct StepPath {
+    texts: Vec<String>,
+    /// Rating per step (`None`: unlabelled).
+    ratings: Vec<Option<i8>>,
+    /// Ratings of alternatives: (step, candidate index) -> rating.
+    alternatives: BTreeMap<(usize, usize), i8>,
+    stamps: Vec<Stamp>,
+    assistance: Option<u64>,
+    source: Option<Source>,
+}
+
+/// What the source (PRM800K) says about the candidates at one step.
+pub struct SourceStep {
+    /// (text, written by the human labeller)
+    pub candidates: Vec<(String, bool)>,
+    pub chosen: Option<usize>,
+}
+
+/// The candidates at step `i`, from the task's `meta.prm800k.steps[i]`
+/// (`completions[].text/is_human`, `chosen_completion`).
+pub fn source_step(task: &crate::task::Task, i: usize) -> Option<SourceStep> {
+    let step = task.meta.get("prm800k")?.get("steps")?.get(i)?;
+    let candidates = step
+        .get("completions")?
+        .as_array()?
+        .iter()
+        .map(|c| {
+            let text = c.get("text").and_then(Value::as_str).unwrap_or_default();
+            let human = c.get("is_human").and_then(Value::as_bool).unwrap_or(false);
+            (text.to_string(), human)
+        })
+        .collect();
+    let chosen = step
+        .get("chosen_completion")
+        .and_then(Value::as_u64)
+        .map(|c| c as usize);
+    Some(SourceStep { candidates, chosen })
+}
+
+fn rating(v: &LabelValue) -> Option<i8> {
+    match v {
+        LabelValue::Step { rating } => Some(*rating),
+        _ => None,
+    }
+}
+
+fn step_path(ctx: &Ctx, work: &EvaluatorWork) -> Option<StepPath> {
+    let own = work.labels.keys().any(|t| {
+        matches!(
+            t,
+            Target::Step {
+                assistance: None,
+                ..
+            } | Target::Alternative { .. }
+        )
+    });
+    if own {
+        own_path(ctx, work)
+    } else {
+        decompose_path(ctx, work)
+    }
+}
+
+fn own_path(ctx: &Ctx, work: &EvaluatorWork) -> Option<StepPath> {
+    let n = ctx.task.steps.as_ref().map_or(0, Vec::len);
+    let mut path = StepPath {
+        texts: (0..n)
+            .map(|i| ctx.task.step_text(i).unwrap_or_default().to_string())
+            .collect(),
+        ratings: vec![None; n],
+        alternatives: BTreeMap::new(),
+        stamps: Vec::new(),
+        assistance: None,
+        source: None,
+    };
+    for (target, l) in &work.labels {
+        let Some(r) = rating(&l.value) else { continue };
+        match target {
+            Target::Step {
+                assistance: None,
+                index,
+            } if *index < n => path.ratings[*index] = Some(r),
+            Target::Alternative { step, index } => {
+                path.alternatives.insert((*step, *index), r);
+            }
+            _ => continue,
+        }
+        path.stamps.push(l.stamp.clone());
+        path.source = path.source.take().or_else(|| l.source.clone());
+    }
+    Some(path)
+}
+
+fn decompose_path(ctx: &Ctx, work: &EvaluatorWork) -> Option<StepPath> {
+    // The decomposition this evaluator labelled most recently.
+    let (seq, _) = work
+        .labels
+        .iter()
+        .filter_map(|(t, l)| match t {
+            Target::Step {
+                assistance: Some(a),
+                ..
+            } => Some((*a, l.stamp.seq)),
+            _ => None,
+        })
+        .max_by_key(|(_, s)| *s)?;
+    let rec = ctx.ts.find_assistance(seq)?;
+    let Output::Decompose { steps } = &rec.assistance.output else {
+        return None;
+    };
+    let mut path = StepPath {
+        texts: steps.iter().map(|s| s.text.clone()).collect(),
+        ratings: vec![None; steps.len()],
+        alternatives: BTreeMap::new(),
+        stamps: Vec::new(),
+        assistance: Some(seq),
+        source: None,
+    };
+    for (target, l) in &work.labels {
+        if let (
+            Target::Step {
+                assistance: Some(a),
+                index,
+            },
+            Some(r),
+        ) = (target, rating(&l.value))
+        {
+            if *a == seq && *index < steps.len() {
+                path.ratings[*index] = Some(r);
+                path.stamps.push(l.stamp.clone());
+            }
+        }
+    }
+    Some(path)
+}
+
+fn meta_for(path: &StepPath, work: &EvaluatorWork) -> Option<Meta> {
+    let first = path.stamps.first()?;
+    let mut m = Meta::new(LabelKind::Step, first);
+    m.stamps = path.stamps.clone();
+    m.arm = work.arm.clone();
+    m.assistance = path.assistance.into_iter().collect();
+    m.source = path.source.clone();
+    Some(m)
+}
+
+/// Is step `i` written by the source's human labeller (counts as correct,
+/// as in TRL's PRM800K conversion)?
+fn human_step(ctx: &Ctx, i: usize) -> bool {
+    source_step(ctx.task, i)
+        .and_then(|s| s.chosen.and_then(|c| s.candidates.get(c).map(|x| x.1)))
+        .unwrap_or(false)
+}
+
+/// TRL's convention: a step is good only when rated +1.
+fn good(r: i8) -> bool {
+    r == 1
+}
+
+/// Labels of the longest rated prefix (human-written steps count as good).
+fn prefix_labels(ctx: &Ctx, path: &StepPath) -> Vec<bool> {
+    let mut out = Vec::new();
+    for (i, r) in path.ratings.iter().enumerate() {
+        match r {
+            Some(r) => out.push(good(*r)),
+            None if human_step(ctx, i) => out.push(true),
+            None => break,
+        }
+    }
+    out
+}
+
+pub fn stepwise_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
+    let mut slots = Slots::new();
+    for (ev, work) in ctx.works() {
+        let Some(path) = step_path(ctx, work) else {
+            continue;
+        };
+        let Some(meta) = meta_for(&path, work) else {
+            continue;
+        };
+        let labels = prefix_labels(ctx, &path);
+        let prompt = &ctx.task.prompt;
+        // Rated alternatives first (TRL's order): prefix + the alternative.
+        for (&(step, index), &r) in &path.alternatives {
+            let alt = source_step(ctx.task, step).and_then(|s| s.candidates.get(index).cloned());
+            let (Some((text, _)), true) = (alt, step <= labels.len()) else {
+                counts.skip("alternative_without_rated_prefix");
+                continue;
+            };
+            let mut completions = path.texts[..step].to_vec();
+            completions.push(text);
+            let mut ls = labels[..step].to_vec();
+            ls.push(good(r));
+            let record = json!({"prompt": prompt, "completions": completions, "labels": ls});
+            push(
+                &mut slots,
+                (0, step as u64, index as u64),
+                Candidate {
+                    evaluator: ev.clone(),
+                    key: r.to_string(),
+                    record: obj(record),
+                    meta: meta.clone(),
+                },
+            );
+        }
+        if labels.is_empty() {
+            counts.skip("steps_without_rated_prefix");
+            continue;
+        }
+        let key = ratings_key(&path);
+        let record = json!({
+            "prompt": prompt,
+            "completions": path.texts[..labels.len()],
+            "labels": labels,
+        });
+        push(
+            &mut slots,
+            (1, 0, 0),
+            Candidate {
+                evaluator: ev.clone(),
+                key,
+                record: obj(record),
+                meta,
+            },
+        );
+    }
+    slots
+}
+
+fn ratings_key(path: &StepPath) -> String {
+    let main: Vec<String> = path
+        .ratings
+        .iter()
+        .map(|r| r.map_or("_".into(), |r| r.to_string()))
+        .collect();
+    let alts: Vec<String> = path
+        .alternatives
+        .iter()
+        .map(|((s, i), r)| format!("{s}.{i}={r}"))
+        .collect();
+    format!("{}|{}", main.join(","), alts.join(","))
+}
+
+pub fn prm800k_slots(ctx: &Ctx, _counts: &mut Counts) -> Slots {
+    let mut slots = Slots::new();
+    for (ev, work) in ctx.works() {
+        let Some(path) = step_path(ctx, work) else {
+            continue;
+        };
+        let Some(meta) = meta_for(&path, work) else {
+            continue;
+        };
+        let record = prm800k_record(ctx, ev, work, &path, &meta);
+        push(
+            &mut slots,
+            (0, 0, 0),
+            Candidate {
+                evaluator: ev.clone(),
+                key: ratings_key(&path),
+                record: obj(record),
+                meta,
+            },
+        );
+    }
+    slots
+}
+
+fn prm800k_record(
+    ctx: &Ctx,
+    ev: &str,
+    work: &EvaluatorWork,
+    path: &StepPath,
+    meta: &Meta,
+) -> Value {
+    // Steps up to the last one with any rating (its own or an alternative's).
+    let last_alt = path.alternatives.keys().map(|(s, _)| *s).max();
+    let last_own = path.ratings.iter().rposition(Option::is_some);
+    let n = last_alt.max(last_own).map_or(0, |i| i + 1);
+    let steps: Vec<Value> = (0..n).map(|i| prm800k_step(ctx, path, i)).collect();
+    let found_error = path.ratings.iter().any(|r| *r == Some(-1));
+    let complete =
+        path.ratings.len() == n && (0..n).all(|i| path.ratings[i].is_some() || human_step(ctx, i));
+    let finish_reason = if found_error {
+        "found_error"
+    } else if complete {
+        "solution"
+    } else {
+        "give_up"
+    };
+    let ts = meta
+        .stamps
+        .iter()
+        .max_by_key(|s| s.seq)
+        .map(|s| s.ts.clone());
+    json!({
+        "labeler": ev,
+        "timestamp": ts,
+        "generation": null,
+        "is_quality_control_question": false,
+        "is_initial_screening_question": false,
+        "question": {
+            "problem": ctx.task.prompt,
+            "ground_truth_answer": ctx.task.reference,
+        },
+        "label": {
+            "steps": steps,
+            "total_time": work.active_ms,
+            "finish_reason": finish_reason,
+        },
+    })
+}
+
+fn completion(text: &str, rating: Option<i8>) -> Value {
+    json!({"text": text, "rating": rating, "flagged": false})
+}
+
+/// One step in PRM800K's layout: machine-written candidates with ratings,
+/// the human-written step (if the labeller wrote one), and which was kept.
+fn prm800k_step(ctx: &Ctx, path: &StepPath, i: usize) -> Value {
+    let own = path.ratings.get(i).copied().flatten();
+    let text = path.texts.get(i).map_or("", String::as_str);
+    let Some(src) = source_step(ctx.task, i) else {
+        return json!({
+            "completions": [completion(text, own)],
+            "human_completion": null,
+            "chosen_completion": 0,
+        });
+    };
+    let mut completions = Vec::new();
+    let mut chosen = None;
+    let mut human = Value::Null;
+    for (j, (t, is_human)) in src.candidates.iter().enumerate() {
+        let is_chosen = src.chosen == Some(j);
+        let r = if is_chosen {
+            own
+        } else {
+            path.alternatives.get(&(i, j)).copied()
+        };
+        if *is_human {
+            human = completion(t, r);
+            continue;
+        }
+        if is_chosen {
+            chosen = Some(completions.len());
+        }
+        completions.push(completion(t, r));
+    }
+    json!({
+        "completions": completions,
+        "human_completion": human,
+        "chosen_completion": chosen,
+    })
+}

@@ -1,0 +1,1 @@
+//! Importers of existing human labels (filled in below).

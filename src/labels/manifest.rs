@@ -1,0 +1,91 @@
+//! The manifest written next to every export: what went in (sessions and
+//! their hashes, filters, options), what came out (counts) and what did not
+//! (tasks without the label, ties, conflicts).
+
+use super::{io_err, Counts, ExportOptions, Filters, Result};
+use crate::session::SessionData;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Manifest {
+    pub crit_version: String,
+    pub format: String,
+    pub created: String,
+    pub output: Option<String>,
+    pub options: OptionsRecord,
+    pub filters: Filters,
+    pub sessions: Vec<SessionRecord>,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionsRecord {
+    pub resolve: String,
+    pub meta: bool,
+    pub conversational: bool,
+    pub normalize: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRecord {
+    pub name: String,
+    pub path: String,
+    /// SHA-256 of `events.jsonl` and `tasks.jsonl` as read.
+    pub events_sha256: String,
+    pub tasks_sha256: String,
+    pub events: usize,
+    pub tasks: usize,
+}
+
+impl Manifest {
+    pub fn new(opts: &ExportOptions) -> Manifest {
+        Manifest {
+            crit_version: crate::VERSION.to_string(),
+            format: opts.format.name().to_string(),
+            created: crate::session::event::now_utc(),
+            output: None,
+            options: OptionsRecord {
+                resolve: opts.resolve.name().to_string(),
+                meta: !opts.no_meta,
+                conversational: opts.conversational,
+                normalize: opts.normalize,
+            },
+            filters: opts.filters.clone(),
+            sessions: Vec::new(),
+            counts: Counts::default(),
+        }
+    }
+
+    pub fn add_session(&mut self, data: &SessionData) -> Result<()> {
+        let hash = |name: &str| -> Result<String> {
+            let p = data.dir.join(name);
+            crate::hash::sha256_file(&p).map_err(io_err(&p))
+        };
+        self.sessions.push(SessionRecord {
+            name: data.name(),
+            path: data.dir.display().to_string(),
+            events_sha256: hash("events.jsonl")?,
+            tasks_sha256: hash("tasks.jsonl")?,
+            events: data.events.len(),
+            tasks: data.tasks.len(),
+        });
+        Ok(())
+    }
+
+    /// `<output>.manifest.json`.
+    pub fn path_for(output: &Path) -> PathBuf {
+        let mut name = output.file_name().unwrap_or_default().to_os_string();
+        name.push(".manifest.json");
+        output.with_file_name(name)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifest serializes") + "\n"
+    }
+
+    /// Write atomically to `path`.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        super::sink::write_file_atomic(path, self.to_json().as_bytes())
+    }
+}
