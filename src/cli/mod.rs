@@ -4,7 +4,9 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod export;
 pub mod generate;
+pub mod import;
 pub mod logging;
 pub mod model;
 pub mod sessions;
@@ -34,6 +36,10 @@ pub enum Command {
     Sessions(sessions::Args),
     /// Manage the default model (fetch, path).
     Model(model::Args),
+    /// Export labels to training formats (TRL, OpenAI, PRM800K, HH-RLHF, ...).
+    Export(export::Args),
+    /// Import existing human labels (PRM800K, HH-RLHF, MT-Bench, crit exports).
+    Import(import::Args),
 }
 
 /// Shared context for subcommands: config and resolved directories.
@@ -84,6 +90,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => show::run(args, &ctx),
         Command::Sessions(args) => sessions::run(args, &ctx),
         Command::Model(args) => model::run(args, &ctx),
+        Command::Export(args) => export::run(args, &ctx),
+        Command::Import(args) => import::run(args, &ctx),
     }
 }
 

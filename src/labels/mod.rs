@@ -18,6 +18,8 @@ mod manifest;
 mod meta;
 mod resolve;
 mod sink;
+#[doc(hidden)]
+pub mod synthetic;
 
 pub use manifest::Manifest;
 pub use sink::Sink;

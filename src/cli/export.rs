@@ -1,0 +1,132 @@
+//! `crit export`: session labels to training formats, with a manifest.
+
+use super::{BadInput, Ctx};
+use crate::labels::{
+    self, ExportFormat, ExportOptions, Filters, LabelKind, Manifest, Resolve, Sink,
+};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Session names or directories.
+    #[arg(required = true)]
+    pub sessions: Vec<String>,
+    /// Output format.
+    #[arg(long, short)]
+    pub format: ExportFormat,
+    /// Output file (written atomically, manifest next to it as
+    /// FILE.manifest.json); stdout when absent.
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// Manifest path (default: next to --output; none for stdout).
+    #[arg(long)]
+    pub manifest: Option<PathBuf>,
+    /// Leave out the per-record `meta` object.
+    #[arg(long)]
+    pub no_meta: bool,
+    /// trl-preference: prompt/chosen/rejected as lists of messages.
+    #[arg(long)]
+    pub conversational: bool,
+    /// reward: map the 1-7 score to 0-1.
+    #[arg(long)]
+    pub normalize: bool,
+    /// Only these evaluators (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub evaluator: Vec<String>,
+    /// Leave out verdicts below this confidence (50-100) or without one.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub min_confidence: Option<u8>,
+    /// Only tasks seen under this protocol arm.
+    #[arg(long)]
+    pub arm: Option<String>,
+    /// Only labels recorded at or after this RFC 3339 time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only labels recorded at or before this RFC 3339 time (replay).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only these label kinds (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub kinds: Vec<LabelKind>,
+    /// Several evaluators on one unit: keep all, the latest, or the majority.
+    #[arg(long, value_enum, default_value_t = Resolve::All)]
+    pub resolve: Resolve,
+}
+
+impl Args {
+    fn options(&self) -> ExportOptions {
+        ExportOptions {
+            format: self.format,
+            filters: Filters {
+                evaluators: self.evaluator.clone(),
+                min_confidence: self.min_confidence,
+                arm: self.arm.clone(),
+                since: self.since.clone(),
+                until: self.until.clone(),
+                kinds: self.kinds.clone(),
+            },
+            resolve: self.resolve,
+            no_meta: self.no_meta,
+            conversational: self.conversational,
+            normalize: self.normalize,
+        }
+    }
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let opts = args.options();
+    if args.conversational && args.format != ExportFormat::TrlPreference {
+        return Err(BadInput::from_err(
+            "--conversational applies to --format trl-preference",
+        ));
+    }
+    if args.normalize && args.format != ExportFormat::Reward {
+        return Err(BadInput::from_err("--normalize applies to --format reward"));
+    }
+    let dirs: Vec<PathBuf> = args.sessions.iter().map(|s| ctx.session_dir(s)).collect();
+    let mut sink = match &args.output {
+        Some(path) => Sink::file(path).map_err(map_err)?,
+        None => Sink::stdout(),
+    };
+    let mut manifest = labels::export(&dirs, &opts, &mut sink).map_err(map_err)?;
+    sink.finish().map_err(map_err)?;
+    manifest.output = args.output.as_ref().map(|p| p.display().to_string());
+    let manifest_path = args
+        .manifest
+        .clone()
+        .or_else(|| args.output.as_deref().map(Manifest::path_for));
+    if let Some(path) = manifest_path {
+        manifest.write(&path).map_err(map_err)?;
+    }
+    eprintln!("{}", summary(&manifest));
+    Ok(())
+}
+
+/// Library errors to exit codes: bad options and bad lines are the user's
+/// input (2); session and task errors keep their own mapping.
+pub fn map_err(e: labels::LabelError) -> anyhow::Error {
+    use labels::LabelError as E;
+    match e {
+        E::BadOption(_) | E::BadLines(_) => BadInput::from_err(e),
+        E::Session(s) => anyhow::Error::new(s),
+        E::Task(t) => anyhow::Error::new(t),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// One line on stderr: what was written and what was not.
+fn summary(m: &Manifest) -> String {
+    let c = &m.counts;
+    let skipped: u64 = c.skipped.values().sum();
+    format!(
+        "exported {} {} record(s) from {} session(s); {} task(s) without the label, {} label(s) skipped, {} conflict(s), {} tie(s){}",
+        c.records,
+        m.format,
+        m.sessions.len(),
+        c.tasks_without_label,
+        skipped,
+        c.conflicts,
+        c.ties,
+        m.output.as_deref().map(|o| format!(" -> {o}")).unwrap_or_default()
+    )
+}
