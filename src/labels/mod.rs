@@ -22,7 +22,7 @@ mod sink;
 pub mod synthetic;
 
 pub use manifest::Manifest;
-pub use sink::Sink;
+pub use sink::{temp_path, Sink};
 
 /// Training formats `crit export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]

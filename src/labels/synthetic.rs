@@ -92,7 +92,7 @@ pub fn bench_tasks(n: usize) -> Vec<Task> {
                         end: answer.len(),
                     },
                 ]),
-                answer_b: (i % 4 == 0).then(|| format!("It is {}.", 2 * i + 1)),
+                answer_b: (i.is_multiple_of(4)).then(|| format!("It is {}.", 2 * i + 1)),
                 answer,
                 reference: Some(format!("{}", 2 * (i + 1))),
                 meta: Default::default(),
@@ -118,7 +118,7 @@ pub fn bench_session(dir: &Path, events: usize) -> Result<usize> {
 }
 
 fn append_bench_task(s: &mut Session, i: usize, t: &Task) -> Result<()> {
-    let ev = if i % 3 == 0 { "bob" } else { "alice" };
+    let ev = if i.is_multiple_of(3) { "bob" } else { "alice" };
     let task = t.id.clone();
     s.append(Body::View {
         task: task.clone(),
@@ -160,7 +160,7 @@ fn append_bench_task(s: &mut Session, i: usize, t: &Task) -> Result<()> {
             },
         )?;
     }
-    for (index, rating) in [1i8, 1, if i % 2 == 0 { -1 } else { 1 }]
+    for (index, rating) in [1i8, 1, if i.is_multiple_of(2) { -1 } else { 1 }]
         .into_iter()
         .enumerate()
     {
@@ -177,7 +177,7 @@ fn append_bench_task(s: &mut Session, i: usize, t: &Task) -> Result<()> {
     }
     let verdict = if t.is_pairwise() {
         Verdict::Pairwise {
-            preferred: if i % 8 == 0 {
+            preferred: if i.is_multiple_of(8) {
                 Preference::A
             } else {
                 Preference::B
@@ -201,7 +201,7 @@ fn append_bench_task(s: &mut Session, i: usize, t: &Task) -> Result<()> {
         phase: Phase::Assisted,
         source: None,
     })?;
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         s.append(Body::Correction {
             task: task.clone(),
             evaluator: ev.into(),

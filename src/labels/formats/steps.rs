@@ -293,7 +293,7 @@ fn prm800k_record(
     let last_own = path.ratings.iter().rposition(Option::is_some);
     let n = last_alt.max(last_own).map_or(0, |i| i + 1);
     let steps: Vec<Value> = (0..n).map(|i| prm800k_step(ctx, path, i)).collect();
-    let found_error = path.ratings.iter().any(|r| *r == Some(-1));
+    let found_error = path.ratings.contains(&Some(-1));
     let complete =
         path.ratings.len() == n && (0..n).all(|i| path.ratings[i].is_some() || human_step(ctx, i));
     let finish_reason = if found_error {

@@ -1,0 +1,600 @@
+//! Golden-file tests of `crit export` on a synthetic session with fixed
+//! content, plus retraction, `--resolve`, missing-label and atomic-write
+//! cases. Timestamps and paths are normalized before snapshotting.
+
+use crit::assist::{Kind, Output, Severity};
+use crit::labels::synthetic::{assistance, critique, step};
+use crit::labels::{export, ExportFormat, ExportOptions, LabelKind, Manifest, Resolve, Sink};
+use crit::session::event::{
+    Body, CritiqueLabel, LabelValue, Phase, Preference, Side, Target, Verdict, ViewAction,
+};
+use crit::session::Session;
+use crit::task::{Span, Task};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+const STEPS_ANSWER: &str = "Let x be 3. Then 2x = 6. So x + 1 = 5.";
+
+fn tasks() -> Vec<Task> {
+    let spans = vec![
+        Span { start: 0, end: 11 },
+        Span { start: 11, end: 24 },
+        Span {
+            start: 24,
+            end: STEPS_ANSWER.len(),
+        },
+    ];
+    let mut prm = serde_json::Map::new();
+    prm.insert(
+        "prm800k".into(),
+        json!({"steps": [
+            {"completions": [{"text": "Let x be 3.", "is_human": false}], "chosen_completion": 0},
+            {"completions": [{"text": " Then 2x = 6.", "is_human": false}], "chosen_completion": 0},
+            {"completions": [
+                {"text": " So x + 1 = 5.", "is_human": false},
+                {"text": " So x + 1 = 4.", "is_human": false}
+            ], "chosen_completion": 0}
+        ]}),
+    );
+    vec![
+        Task {
+            id: "math".into(),
+            prompt: "Let x = 3. What is x + 1?".into(),
+            answer: STEPS_ANSWER.into(),
+            answer_b: None,
+            reference: Some("4".into()),
+            steps: Some(spans),
+            meta: prm,
+        },
+        Task {
+            id: "pair".into(),
+            prompt: "Greet the user.".into(),
+            answer: "Hello! How can I help?".into(),
+            answer_b: Some("What do you want?".into()),
+            reference: None,
+            steps: None,
+            meta: Default::default(),
+        },
+        Task {
+            id: "essay".into(),
+            prompt: "Name the capital of France.".into(),
+            answer: "The capital of France is Lyon.".into(),
+            answer_b: None,
+            reference: None,
+            steps: None,
+            meta: Default::default(),
+        },
+        Task {
+            id: "unlabelled".into(),
+            prompt: "Say nothing.".into(),
+            answer: "...".into(),
+            answer_b: None,
+            reference: None,
+            steps: None,
+            meta: Default::default(),
+        },
+    ]
+}
+
+fn label(s: &mut Session, task: &str, ev: &str, target: Target, value: LabelValue) -> u64 {
+    s.append(Body::Label {
+        task: task.into(),
+        evaluator: ev.into(),
+        target,
+        value,
+        source: None,
+    })
+    .unwrap()
+    .seq
+}
+
+fn verdict(s: &mut Session, task: &str, ev: &str, v: Verdict) -> u64 {
+    s.append(Body::Verdict {
+        task: task.into(),
+        evaluator: ev.into(),
+        verdict: v,
+        phase: Phase::Assisted,
+        source: None,
+    })
+    .unwrap()
+    .seq
+}
+
+fn single(accept: bool, score: u8, confidence: u8) -> Verdict {
+    Verdict::Single {
+        accept: Some(accept),
+        score: Some(score),
+        confidence: Some(confidence),
+        rationale: "because".into(),
+    }
+}
+
+fn pairwise(p: Preference, confidence: u8) -> Verdict {
+    Verdict::Pairwise {
+        preferred: p,
+        strength: Some(2),
+        confidence: Some(confidence),
+        rationale: String::new(),
+    }
+}
+
+fn retract(s: &mut Session, seq: u64, ev: &str) {
+    s.append(Body::Retract {
+        target_seq: seq,
+        evaluator: ev.into(),
+        reason: Some("undo".into()),
+    })
+    .unwrap();
+}
+
+fn step_label(s: &mut Session, ev: &str, index: usize, rating: i8) -> u64 {
+    let target = Target::Step {
+        assistance: None,
+        index,
+    };
+    label(s, "math", ev, target, LabelValue::Step { rating })
+}
+
+/// The golden session: three evaluators, every kind of label, retractions.
+fn build(dir: &Path) -> PathBuf {
+    let dir = dir.join("golden");
+    let mut s = Session::create_or_open(&dir, &tasks(), "golden.jsonl", "native").unwrap();
+    for ev in ["alice", "bob"] {
+        s.append(Body::View {
+            task: "math".into(),
+            evaluator: ev.into(),
+            action: ViewAction::TaskOpened {
+                arm: Some(
+                    if ev == "alice" {
+                        "assisted"
+                    } else {
+                        "unassisted"
+                    }
+                    .into(),
+                ),
+            },
+        })
+        .unwrap();
+    }
+    math_labels(&mut s);
+    pair_labels(&mut s);
+    essay_labels(&mut s);
+    s.sync().unwrap();
+    dir
+}
+
+fn math_labels(s: &mut Session) {
+    // alice: +1, +1, -1 on the own steps, and the rated alternative at step 2.
+    step_label(s, "alice", 0, 1);
+    step_label(s, "alice", 1, 1);
+    step_label(s, "alice", 2, 1);
+    let wrong = step_label(s, "alice", 2, 0);
+    retract(s, wrong, "alice"); // back to +1 ...
+    step_label(s, "alice", 2, -1); // ... then corrected to -1
+    label(
+        s,
+        "math",
+        "alice",
+        Target::Alternative { step: 2, index: 1 },
+        LabelValue::Step { rating: 1 },
+    );
+    // bob rated only the first step.
+    step_label(s, "bob", 0, 0);
+    verdict(s, "math", "alice", single(false, 2, 90));
+    s.append(Body::Correction {
+        task: "math".into(),
+        evaluator: "alice".into(),
+        text: "Let x be 3. So x + 1 = 4.".into(),
+    })
+    .unwrap();
+    verdict(s, "math", "bob", single(true, 6, 60));
+    verdict(s, "math", "carol", single(false, 3, 70));
+}
+
+fn pair_labels(s: &mut Session) {
+    verdict(s, "pair", "alice", pairwise(Preference::A, 80));
+    verdict(s, "pair", "bob", pairwise(Preference::B, 70));
+    let oops = verdict(s, "pair", "bob", pairwise(Preference::A, 95));
+    retract(s, oops, "bob"); // bob still prefers B: a tie for majority
+    verdict(s, "pair", "carol", pairwise(Preference::Tie, 50));
+    s.append(Body::UserCritique {
+        task: "pair".into(),
+        evaluator: "carol".into(),
+        span: Some(Span { start: 0, end: 17 }),
+        quote: "What do you want?".into(),
+        comment: "Rude.".into(),
+        severity: Severity::Major,
+        category: "tone".into(),
+        answer: Some(Side::B),
+        source: None,
+    })
+    .unwrap();
+}
+
+fn essay_labels(s: &mut Session) {
+    let answer = "The capital of France is Lyon.";
+    let out = Output::Critique {
+        critiques: vec![
+            critique(answer, "Lyon", "The capital is Paris.", Severity::Critical),
+            critique(answer, "The capital", "Should say 'city'.", Severity::Minor),
+            critique(
+                answer,
+                "Marseille",
+                "Not mentioned anywhere.",
+                Severity::Major,
+            ),
+        ],
+    };
+    let a = s
+        .append(Body::Assistance {
+            task: "essay".into(),
+            kind: Kind::Critique,
+            assistance: assistance(out),
+        })
+        .unwrap()
+        .seq;
+    let dec = Output::Decompose {
+        steps: vec![
+            step(0, "Identify the country."),
+            step(1, "Name its capital."),
+        ],
+    };
+    let d = s
+        .append(Body::Assistance {
+            task: "essay".into(),
+            kind: Kind::Decompose,
+            assistance: assistance(dec),
+        })
+        .unwrap()
+        .seq;
+    let crit = |index| Target::Critique {
+        assistance: a,
+        index,
+    };
+    let value = |v, severity| LabelValue::Critique {
+        verdict: v,
+        severity,
+    };
+    label(
+        s,
+        "essay",
+        "alice",
+        crit(0),
+        value(CritiqueLabel::Valid, None),
+    );
+    label(
+        s,
+        "essay",
+        "bob",
+        crit(0),
+        value(CritiqueLabel::Valid, None),
+    );
+    label(
+        s,
+        "essay",
+        "alice",
+        crit(1),
+        value(CritiqueLabel::Nitpick, Some(Severity::Minor)),
+    );
+    let h = label(
+        s,
+        "essay",
+        "alice",
+        crit(2),
+        value(CritiqueLabel::Valid, None),
+    );
+    retract(s, h, "alice"); // critique 2 ends up unlabelled
+    for (index, rating) in [(0, 1), (1, -1)] {
+        let target = Target::Step {
+            assistance: Some(d),
+            index,
+        };
+        label(s, "essay", "bob", target, LabelValue::Step { rating });
+    }
+    verdict(s, "essay", "bob", single(false, 1, 100));
+    s.append(Body::Correction {
+        task: "essay".into(),
+        evaluator: "bob".into(),
+        text: "The capital of France is Paris.".into(),
+    })
+    .unwrap();
+    s.append(Body::UserCritique {
+        task: "essay".into(),
+        evaluator: "bob".into(),
+        span: None,
+        quote: "France".into(),
+        comment: "Missing the country's population.".into(),
+        severity: Severity::Minor,
+        category: "completeness".into(),
+        answer: None,
+        source: None,
+    })
+    .unwrap();
+}
+
+/// Timestamps become `[ts]` so snapshots are stable.
+fn normalize(v: &mut Value) {
+    match v {
+        Value::String(s) if is_ts(s) => *s = "[ts]".into(),
+        Value::Array(a) => a.iter_mut().for_each(normalize),
+        Value::Object(o) => o.values_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
+fn is_ts(s: &str) -> bool {
+    s.len() == 24 && s.as_bytes()[10] == b'T' && s.ends_with('Z')
+}
+
+fn run(dir: &Path, opts: &ExportOptions) -> (String, Manifest) {
+    let out = dir.join(format!("out-{}.jsonl", opts.format.name()));
+    let mut sink = Sink::file(&out).unwrap();
+    let manifest = export(&[dir.join("golden")], opts, &mut sink).unwrap();
+    sink.finish().unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            normalize(&mut v);
+            serde_json::to_string(&v).unwrap()
+        })
+        .collect();
+    (lines.join("\n"), manifest)
+}
+
+/// Records, then the manifest's counts (the rest holds paths and hashes).
+fn golden(opts: &ExportOptions) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    build(tmp.path());
+    let (text, manifest) = run(tmp.path(), opts);
+    let counts = serde_json::to_string_pretty(&manifest.counts).unwrap();
+    format!("{text}\n--- counts\n{counts}")
+}
+
+fn opts(format: ExportFormat) -> ExportOptions {
+    ExportOptions::new(format)
+}
+
+#[test]
+fn golden_trl_preference() {
+    insta::assert_snapshot!(golden(&opts(ExportFormat::TrlPreference)));
+}
+
+#[test]
+fn golden_trl_preference_conversational_no_meta() {
+    let mut o = opts(ExportFormat::TrlPreference);
+    o.conversational = true;
+    o.no_meta = true;
+    insta::assert_snapshot!(golden(&o));
+}
+
+#[test]
+fn golden_trl_kto() {
+    insta::assert_snapshot!(golden(&opts(ExportFormat::TrlKto)));
+}
+
+#[test]
+fn golden_reward() {
+    insta::assert_snapshot!(golden(&opts(ExportFormat::Reward)));
+}
+
+#[test]
+fn golden_reward_normalized_no_meta() {
+    let mut o = opts(ExportFormat::Reward);
+    o.normalize = true;
+    o.no_meta = true;
+    insta::assert_snapshot!(golden(&o));
+}
+
+#[test]
+fn golden_trl_stepwise() {
+    insta::assert_snapshot!(golden(&opts(ExportFormat::TrlStepwise)));
+}
+
+#[test]
+fn golden_prm800k() {
+    insta::assert_snapshot!(golden(&opts(ExportFormat::Prm800k)));
+}
+
+#[test]
+fn golden_openai_sft() {
+    insta::assert_snapshot!(golden(&opts(ExportFormat::OpenaiSft)));
+}
+
+#[test]
+fn golden_openai_dpo() {
+    insta::assert_snapshot!(golden(&opts(ExportFormat::OpenaiDpo)));
+}
+
+#[test]
+fn golden_critiques() {
+    insta::assert_snapshot!(golden(&opts(ExportFormat::Critiques)));
+}
+
+#[test]
+fn golden_hh_rlhf() {
+    insta::assert_snapshot!(golden(&opts(ExportFormat::HhRlhf)));
+}
+
+fn export_records(o: &ExportOptions) -> (Vec<Value>, Manifest) {
+    let tmp = tempfile::tempdir().unwrap();
+    build(tmp.path());
+    let (text, m) = run(tmp.path(), o);
+    let v = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (v, m)
+}
+
+#[test]
+fn retracted_labels_are_not_exported() {
+    // bob's retracted "prefers A" must not appear; his earlier B stands.
+    let (recs, _) = export_records(&opts(ExportFormat::TrlPreference));
+    let bob: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["meta"]["evaluator"] == "bob" && r["meta"]["task"] == "pair")
+        .collect();
+    assert_eq!(bob.len(), 1);
+    assert_eq!(bob[0]["chosen"], "What do you want?");
+    // alice's retracted step rating 0 is gone; her later -1 counts.
+    let (recs, _) = export_records(&opts(ExportFormat::Prm800k));
+    let alice = recs.iter().find(|r| r["labeler"] == "alice").unwrap();
+    assert_eq!(alice["label"]["steps"][2]["completions"][0]["rating"], -1);
+    assert_eq!(alice["label"]["finish_reason"], "found_error");
+    // the retracted critique label leaves critique 2 unlabelled, counted.
+    let (recs, m) = export_records(&opts(ExportFormat::Critiques));
+    assert!(recs.iter().all(|r| r["quote"] != "Marseille"));
+    assert_eq!(m.counts.skipped.get("unlabelled_critique"), Some(&1));
+}
+
+#[test]
+fn resolve_all_keeps_every_evaluator() {
+    let (recs, m) = export_records(&opts(ExportFormat::TrlKto));
+    let math: Vec<_> = recs
+        .iter()
+        .filter(|r| r["meta"]["task"] == "math")
+        .collect();
+    assert_eq!(math.len(), 3);
+    assert!(m.counts.conflicts >= 1);
+}
+
+#[test]
+fn resolve_latest_takes_the_most_recent() {
+    let mut o = opts(ExportFormat::TrlKto);
+    o.resolve = Resolve::Latest;
+    let (recs, _) = export_records(&o);
+    let math: Vec<_> = recs
+        .iter()
+        .filter(|r| r["meta"]["task"] == "math")
+        .collect();
+    assert_eq!(math.len(), 1);
+    assert_eq!(math[0]["meta"]["evaluator"], "carol");
+}
+
+#[test]
+fn resolve_majority_and_tie() {
+    let mut o = opts(ExportFormat::TrlKto);
+    o.resolve = Resolve::Majority;
+    let (recs, _) = export_records(&o);
+    let math: Vec<_> = recs
+        .iter()
+        .filter(|r| r["meta"]["task"] == "math")
+        .collect();
+    assert_eq!(math.len(), 1);
+    assert_eq!(math[0]["label"], false);
+    assert_eq!(math[0]["meta"]["evaluators"], json!(["alice", "carol"]));
+    // pair: alice A, bob B (carol's tie gives no pair): a tie, nothing written.
+    let mut o = opts(ExportFormat::TrlPreference);
+    o.resolve = Resolve::Majority;
+    let (recs, m) = export_records(&o);
+    assert!(recs.iter().all(|r| r["meta"]["task"] != "pair"));
+    assert_eq!(m.counts.ties, 1);
+    assert_eq!(m.counts.skipped.get("pairwise_tie"), Some(&1));
+}
+
+#[test]
+fn missing_labels_are_counted_not_invented() {
+    let (recs, m) = export_records(&opts(ExportFormat::Reward));
+    assert!(recs.iter().all(|r| r["meta"]["task"] != "unlabelled"));
+    // reward needs a 1-7 score: only math and essay have one.
+    assert_eq!(m.counts.tasks_without_label, 2);
+    let (_, m) = export_records(&opts(ExportFormat::TrlStepwise));
+    assert_eq!(m.counts.tasks_without_label, 2);
+}
+
+#[test]
+fn filters_evaluator_confidence_arm_kinds_window() {
+    let mut o = opts(ExportFormat::TrlKto);
+    o.filters.evaluators = vec!["bob".into()];
+    let (recs, _) = export_records(&o);
+    assert!(recs.iter().all(|r| r["meta"]["evaluator"] == "bob"));
+    let mut o = opts(ExportFormat::TrlKto);
+    o.filters.min_confidence = Some(75);
+    let (recs, m) = export_records(&o);
+    // bob's 60% verdict on math is out, his 100% one on essay stays.
+    let bob: Vec<_> = recs.iter().filter(|r| r["meta"]["evaluator"] == "bob").collect();
+    assert_eq!(bob.len(), 1);
+    assert_eq!(bob[0]["meta"]["task"], "essay");
+    assert!(m.counts.skipped["below_min_confidence"] >= 1);
+    let mut o = opts(ExportFormat::TrlStepwise);
+    o.filters.arm = Some("assisted".into());
+    let (recs, _) = export_records(&o);
+    assert_eq!(recs.len(), 2); // alice's alternative + path; bob is unassisted
+    let mut o = opts(ExportFormat::TrlPreference);
+    o.filters.kinds = vec![LabelKind::Correction];
+    let (recs, _) = export_records(&o);
+    assert!(recs.iter().all(|r| r["meta"]["kind"] == "correction"));
+    assert_eq!(recs.len(), 2);
+    let mut o = opts(ExportFormat::TrlKto);
+    o.filters.until = Some("2000-01-01T00:00:00Z".into());
+    let (recs, _) = export_records(&o);
+    assert!(recs.is_empty());
+    let mut o = opts(ExportFormat::TrlKto);
+    o.filters.since = Some("2000-01-01T00:00:00Z".into());
+    assert_eq!(export_records(&o).0.len(), 4);
+}
+
+#[test]
+fn failed_export_leaves_target_unchanged_and_no_temp_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = build(tmp.path());
+    // A second "session" whose log is corrupt: the export fails after the
+    // first session's records were already streamed to the temp file.
+    let bad = tmp.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    std::fs::copy(good.join("tasks.jsonl"), bad.join("tasks.jsonl")).unwrap();
+    std::fs::write(bad.join("events.jsonl"), "{not json\n").unwrap();
+    let out = tmp.path().join("out.jsonl");
+    std::fs::write(&out, "previous export\n").unwrap();
+    let mut sink = Sink::file(&out).unwrap();
+    let temp = crit::labels::temp_path(&out);
+    assert!(temp.exists(), "records stream into a temp file");
+    let err = export(&[good, bad], &opts(ExportFormat::Critiques), &mut sink);
+    assert!(err.is_err());
+    drop(sink);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous export\n");
+    assert!(!temp.exists(), "temp file removed");
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn target_is_never_partial_during_export() {
+    // Until `finish`, the target path does not exist: records go elsewhere.
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path());
+    let out = tmp.path().join("new.jsonl");
+    let mut sink = Sink::file(&out).unwrap();
+    export(&[dir], &opts(ExportFormat::Critiques), &mut sink).unwrap();
+    assert!(!out.exists());
+    sink.finish().unwrap();
+    assert!(out.exists());
+}
+
+#[test]
+fn manifest_lists_sessions_filters_and_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path());
+    let out = tmp.path().join("m.jsonl");
+    let mut sink = Sink::file(&out).unwrap();
+    let m = export(&[dir], &opts(ExportFormat::Critiques), &mut sink).unwrap();
+    sink.finish().unwrap();
+    let path = Manifest::path_for(&out);
+    m.write(&path).unwrap();
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(v["format"], "critiques");
+    assert_eq!(v["sessions"][0]["name"], "golden");
+    assert_eq!(
+        v["sessions"][0]["events_sha256"].as_str().unwrap().len(),
+        64
+    );
+    assert_eq!(v["counts"]["records"], 5);
+    assert_eq!(v["counts"]["by_kind"]["user_critique"], 2);
+    assert_eq!(v["crit_version"], crit::VERSION);
+}
