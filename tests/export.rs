@@ -514,7 +514,10 @@ fn filters_evaluator_confidence_arm_kinds_window() {
     o.filters.min_confidence = Some(75);
     let (recs, m) = export_records(&o);
     // bob's 60% verdict on math is out, his 100% one on essay stays.
-    let bob: Vec<_> = recs.iter().filter(|r| r["meta"]["evaluator"] == "bob").collect();
+    let bob: Vec<_> = recs
+        .iter()
+        .filter(|r| r["meta"]["evaluator"] == "bob")
+        .collect();
     assert_eq!(bob.len(), 1);
     assert_eq!(bob[0]["meta"]["task"], "essay");
     assert!(m.counts.skipped["below_min_confidence"] >= 1);
@@ -597,4 +600,58 @@ fn manifest_lists_sessions_filters_and_counts() {
     assert_eq!(v["counts"]["records"], 5);
     assert_eq!(v["counts"]["by_kind"]["user_critique"], 2);
     assert_eq!(v["crit_version"], crit::VERSION);
+}
+
+/// Every format (and the conversational variant), with manifests, through
+/// scripts/check_exports.py; then a broken file must fail with file:line.
+#[test]
+fn python_check_accepts_every_export_and_rejects_a_broken_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path());
+    let mut files = Vec::new();
+    let mut variants: Vec<ExportOptions> = ExportFormat::ALL.iter().map(|f| opts(*f)).collect();
+    let mut conv = opts(ExportFormat::TrlPreference);
+    conv.conversational = true;
+    variants.push(conv);
+    let mut norm = opts(ExportFormat::Reward);
+    norm.normalize = true;
+    norm.no_meta = true;
+    variants.push(norm);
+    for (i, o) in variants.iter().enumerate() {
+        let out = tmp.path().join(format!("{i}-{}.jsonl", o.format.name()));
+        let mut sink = Sink::file(&out).unwrap();
+        let m = export(&[dir.clone()], o, &mut sink).unwrap();
+        sink.finish().unwrap();
+        m.write(&Manifest::path_for(&out)).unwrap();
+        assert!(m.counts.records > 0, "{} wrote nothing", o.format.name());
+        files.push(out);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check_exports.py");
+    let run = |files: &[PathBuf]| {
+        std::process::Command::new("python3")
+            .arg(&script)
+            .args(files)
+            .output()
+            .expect("python3 runs (make test installs it)")
+    };
+    let ok = run(&files);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    // Rename a field in one record: the check names file, line and field.
+    let broken = tmp.path().join("broken.jsonl");
+    let text = std::fs::read_to_string(&files[1])
+        .unwrap()
+        .replacen("\"label\"", "\"lable\"", 1);
+    std::fs::write(&broken, text).unwrap();
+    std::fs::copy(Manifest::path_for(&files[1]), Manifest::path_for(&broken)).unwrap();
+    let bad = run(&[broken]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("broken.jsonl:1:") && err.contains("lable"),
+        "{err}"
+    );
 }
