@@ -3,7 +3,15 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub mod detect;
+pub mod gsm8k;
+pub mod halueval;
+pub mod hh_rlhf;
+pub mod mt_bench;
 pub mod native;
+pub mod prm800k;
+
+pub use detect::detect;
 
 /// One thing to evaluate. Pairwise tasks carry `answer_b`; for them `answer`
 /// is answer A.
@@ -92,9 +100,14 @@ pub enum TaskError {
         source: std::io::Error,
     },
     #[error("{}", render_invalid(.errors, *.total))]
-    Invalid { errors: Vec<LineError>, total: usize },
+    Invalid {
+        errors: Vec<LineError>,
+        total: usize,
+    },
     #[error("{path}: {message}")]
     Unrecognized { path: PathBuf, message: String },
+    #[error("{path}: the file is empty (no JSON lines, so no tasks)")]
+    Empty { path: PathBuf },
 }
 
 fn render_invalid(errors: &[LineError], total: usize) -> String {
@@ -126,7 +139,7 @@ pub struct Loaded {
 pub fn load(path: &Path, format: Option<Format>, skip_invalid: bool) -> Result<Loaded> {
     let format = match format {
         Some(f) => f,
-        None => native::detect(path)?,
+        None => detect(path)?,
     };
     let mut loaded = read_format(path, format)?;
     loaded.format = Some(format);
@@ -145,10 +158,11 @@ pub fn load(path: &Path, format: Option<Format>, skip_invalid: bool) -> Result<L
 pub fn read_format(path: &Path, format: Format) -> Result<Loaded> {
     match format {
         Format::Native => native::read(path),
-        other => Err(TaskError::Unrecognized {
-            path: path.to_path_buf(),
-            message: format!("format {} is not supported yet", other.name()),
-        }),
+        Format::Gsm8k => gsm8k::read(path),
+        Format::Prm800k => prm800k::read(path),
+        Format::MtBench => mt_bench::read(path),
+        Format::HhRlhf => hh_rlhf::read(path),
+        Format::Halueval => halueval::read(path),
     }
 }
 
@@ -172,5 +186,8 @@ fn check_duplicates(path: &Path, loaded: &mut Loaded) {
     }
     loaded.tasks = keep;
     loaded.lines = keep_lines;
-    loaded.skipped.sort_by_key(|e| e.line);
+    // Stable: errors of one file stay together, each file in line order.
+    loaded
+        .skipped
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
 }
