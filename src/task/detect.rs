@@ -40,9 +40,18 @@ pub fn from_keys(obj: &Map<String, Value>) -> Option<Format> {
         Some(Format::HhRlhf)
     } else if has(&["user_query", "chatgpt_response"]) {
         Some(Format::Halueval)
+    } else if looks_native(obj) {
+        // A native record with a field missing: let the reader say which.
+        Some(Format::Native)
     } else {
         None
     }
+}
+
+fn looks_native(obj: &Map<String, Value>) -> bool {
+    let has = |k: &str| obj.contains_key(k);
+    let answer = has("answer") || has("answer_a") || has("answer_b");
+    (has("id") && (has("prompt") || answer)) || (has("prompt") && answer)
 }
 
 /// The first line that parses as a JSON object; stops reading there.

@@ -131,3 +131,12 @@ pub fn source_line(task: &Task) -> Option<i64> {
 pub fn prefix_mismatch(task: &Task) -> bool {
     field(task, "prefix_mismatch").and_then(Value::as_bool) == Some(true)
 }
+
+/// The (chosen, rejected) final replies, in HH-RLHF's terms.
+pub fn chosen_and_rejected(task: &Task) -> Option<(&str, &str)> {
+    let b = task.answer_b.as_deref()?;
+    match chosen_side(task)? {
+        Side::A => Some((task.answer.as_str(), b)),
+        Side::B => Some((b, task.answer.as_str())),
+    }
+}

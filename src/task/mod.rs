@@ -186,8 +186,17 @@ fn check_duplicates(path: &Path, loaded: &mut Loaded) {
     }
     loaded.tasks = keep;
     loaded.lines = keep_lines;
-    // Stable: errors of one file stay together, each file in line order.
-    loaded
-        .skipped
-        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    sort_errors(&mut loaded.skipped);
+}
+
+/// Files in the order they were first reported (the main file before the
+/// ones it joins), each file's errors in line order.
+fn sort_errors(errors: &mut [LineError]) {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for e in errors.iter() {
+        if !files.contains(&e.file) {
+            files.push(e.file.clone());
+        }
+    }
+    errors.sort_by_key(|e| (files.iter().position(|f| *f == e.file), e.line));
 }

@@ -78,6 +78,16 @@ pub fn for_each_object(
 
 pub(crate) type LineResult = std::result::Result<Map<String, Value>, String>;
 
+/// serde_json says "at line 1 column N" (its line is always 1 here, which
+/// would contradict the file line we report), so keep just the column.
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let what = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(w, _)| w);
+    format!("invalid JSON at column {}: {what}", e.column())
+}
+
 /// One raw line: `None` if blank, else the object or what is wrong.
 pub(crate) fn parse_line(raw: &[u8]) -> Option<LineResult> {
     let text = match std::str::from_utf8(raw) {
@@ -97,7 +107,7 @@ pub(crate) fn parse_line(raw: &[u8]) -> Option<LineResult> {
             "expected a JSON object, found {}",
             type_name(&other)
         )),
-        Err(e) => Err(format!("invalid JSON: {e}")),
+        Err(e) => Err(json_error(&e)),
     })
 }
 

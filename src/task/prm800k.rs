@@ -190,7 +190,7 @@ fn parse_step(i: usize, v: &Value) -> std::result::Result<Step, String> {
     if let Some(c) = step.chosen_completion {
         if c >= step.completions.len() {
             return Err(format!(
-                "field \"{at}.chosen_completion\" is {c} but the step has {} completions",
+                "field \"{at}.chosen_completion\" is {c}, but the step has only {} completion(s)",
                 step.completions.len()
             ));
         }
