@@ -96,3 +96,47 @@ fn unrecognized_message(obj: &Map<String, Value>) -> String {
         formats.join(", ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn keys(v: Value) -> Option<Format> {
+        from_keys(v.as_object().unwrap())
+    }
+
+    #[test]
+    fn keys_pick_formats() {
+        assert_eq!(
+            keys(json!({"id": 1, "prompt": "", "answer": ""})),
+            Some(Format::Native)
+        );
+        assert_eq!(keys(json!({"id": 1, "answer": ""})), Some(Format::Native));
+        assert_eq!(
+            keys(json!({"question": "", "ground_truth": ""})),
+            Some(Format::Gsm8k)
+        );
+        assert_eq!(
+            keys(json!({"problem": "", "steps": []})),
+            Some(Format::Prm800k)
+        );
+        assert_eq!(
+            keys(json!({"question": {}, "label": {}})),
+            Some(Format::Prm800k)
+        );
+        assert_eq!(
+            keys(json!({"question_id": 1, "turns": []})),
+            Some(Format::MtBench)
+        );
+        assert_eq!(
+            keys(json!({"chosen": "", "rejected": ""})),
+            Some(Format::HhRlhf)
+        );
+        assert_eq!(
+            keys(json!({"user_query": "", "chatgpt_response": ""})),
+            Some(Format::Halueval)
+        );
+        assert_eq!(keys(json!({"task_id": "", "prompt": ""})), None);
+    }
+}

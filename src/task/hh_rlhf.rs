@@ -140,3 +140,23 @@ pub fn chosen_and_rejected(task: &Task) -> Option<(&str, &str)> {
         Side::B => Some((b, task.answer.as_str())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_the_last_assistant_turn() {
+        let t = "\n\nHuman: hi\n\nAssistant: hey\n\nHuman: bye\n\nAssistant: see you";
+        let (prompt, reply) = split_last_turn("chosen", t).unwrap();
+        assert_eq!(prompt, "Human: hi\n\nAssistant: hey\n\nHuman: bye");
+        assert_eq!(reply, "see you");
+    }
+
+    #[test]
+    fn order_is_a_pure_function_of_the_record() {
+        assert_eq!(side_for("x", "y"), side_for("x", "y"));
+        let sides: Vec<Side> = (0..16).map(|i| side_for(&i.to_string(), "r")).collect();
+        assert!(sides.contains(&Side::A) && sides.contains(&Side::B));
+    }
+}

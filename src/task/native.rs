@@ -359,3 +359,46 @@ pub fn check_spans(answer: &str, spans: &[Span]) -> std::result::Result<(), Stri
 pub fn detect(path: &Path) -> Result<Format> {
     super::detect::detect(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_must_be_ordered_in_bounds_and_on_char_boundaries() {
+        let span = |start, end| Span { start, end };
+        assert!(check_spans("héllo", &[span(0, 1), span(1, 3), span(3, 6)]).is_ok());
+        assert!(check_spans("héllo", &[span(0, 2)])
+            .unwrap_err()
+            .contains("splits"));
+        assert!(check_spans("abc", &[span(2, 1)])
+            .unwrap_err()
+            .contains("outside"));
+        assert!(check_spans("abc", &[span(0, 2), span(1, 3)])
+            .unwrap_err()
+            .contains("overlaps"));
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_bad_ones_described() {
+        assert!(parse_line(b"  \r\n").is_none());
+        assert_eq!(
+            parse_line(b"[1]").unwrap().unwrap_err(),
+            "expected a JSON object, found an array"
+        );
+        assert_eq!(
+            parse_line(b"{\"a\":}").unwrap().unwrap_err(),
+            "invalid JSON at column 6: expected value"
+        );
+        assert!(parse_line("\u{feff}{}".as_bytes()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn within_prefixes_the_field_path() {
+        assert_eq!(
+            within("a[1]", "missing field \"x\"".into()),
+            "missing field \"a[1].x\""
+        );
+        assert_eq!(within("a", "odd".into()), "a: odd");
+    }
+}
