@@ -648,3 +648,9 @@ fn crlf_and_bom_are_tolerated() {
     let loaded = task::load(&path, None, false).unwrap();
     assert_eq!(ids(&loaded), ["a", "b"]);
 }
+
+#[test]
+fn native_read_treats_an_empty_snapshot_as_no_tasks() {
+    let loaded = native::read(&bad("empty.jsonl")).unwrap();
+    assert!(loaded.tasks.is_empty() && loaded.skipped.is_empty());
+}

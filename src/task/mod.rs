@@ -57,10 +57,15 @@ impl Task {
 pub enum Format {
     /// crit's own JSONL: {"id","prompt","answer"|"answer_a"+"answer_b","reference"?,"meta"?}
     Native,
+    /// GSM8K example_model_solutions.jsonl: one task per model solution
     Gsm8k,
+    /// PRM800K trajectories or OpenAI's phase-1/2 lines: answer = chosen steps
     Prm800k,
+    /// MT-Bench questions.jsonl (joins model answers next to it) or human pairwise verdicts
     MtBench,
+    /// Anthropic HH-RLHF chosen/rejected transcripts: one pairwise task each
     HhRlhf,
+    /// HaluEval general: user_query + chatgpt_response with a hallucination label
     Halueval,
 }
 
@@ -157,7 +162,7 @@ pub fn load(path: &Path, format: Option<Format>, skip_invalid: bool) -> Result<L
 /// Dispatch to the reader of one format.
 pub fn read_format(path: &Path, format: Format) -> Result<Loaded> {
     match format {
-        Format::Native => native::read(path),
+        Format::Native => native::read_strict(path),
         Format::Gsm8k => gsm8k::read(path),
         Format::Prm800k => prm800k::read(path),
         Format::MtBench => mt_bench::read(path),

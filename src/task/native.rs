@@ -296,8 +296,18 @@ pub fn parse_native(obj: &Map<String, Value>) -> std::result::Result<Task, Strin
     })
 }
 
-pub fn read(path: &Path) -> Result<Loaded> {
+/// Read a native file; an empty file is [`TaskError::Empty`] (user input).
+pub fn read_strict(path: &Path) -> Result<Loaded> {
     read_jsonl(path, |obj| parse_native(obj).map(|t| vec![t]))
+}
+
+/// Read a native file where an empty file simply holds no tasks (session
+/// snapshots of an empty task set).
+pub fn read(path: &Path) -> Result<Loaded> {
+    match read_strict(path) {
+        Err(TaskError::Empty { .. }) => Ok(Loaded::default()),
+        other => other,
+    }
 }
 
 /// Write tasks in native form (used for session snapshots).
