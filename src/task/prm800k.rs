@@ -19,10 +19,12 @@
 //! verbatim], "finish_reason"?, "final_answer"?, ...}`: enough to write
 //! PRM800K's layout back out. See [`ratings`], [`steps`].
 
-use super::native::{opt_int, read_jsonl_at, req_array, req_obj, req_str, type_name, within};
+use super::native::{
+    non_empty, opt_int, read_jsonl_at, req_array, req_obj, req_str, type_name, within,
+};
 use super::{Loaded, Result, Span, Task};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 use std::path::Path;
 
 /// Meta key under which the PRM800K fields are kept.
@@ -84,22 +86,20 @@ pub fn parse(obj: &Map<String, Value>, line: usize) -> std::result::Result<Task,
     };
     let problem_index = opt_int(obj, "problem_index")?.unwrap_or(line as i64 - 1);
     let steps = parse_steps(raw_steps)?;
-    let (answer, spans, ratings) = join_chosen(&steps)?;
+    let joined = join_chosen(&steps)?;
     m.insert("problem_index".into(), problem_index.into());
-    m.insert(
-        "ratings".into(),
-        serde_json::to_value(&ratings).unwrap_or_default(),
-    );
+    let ratings = joined.ratings.iter().map(|r| json!(r)).collect();
+    m.insert("ratings".into(), Value::Array(ratings));
     m.insert("steps".into(), Value::Array(raw_steps.clone()));
     let mut meta = Map::new();
     meta.insert(META.into(), Value::Object(m));
     Ok(Task {
         id: format!("prm800k-{problem_index}"),
         prompt: problem,
-        answer,
+        answer: joined.answer,
         answer_b: None,
         reference,
-        steps: Some(spans),
+        steps: Some(joined.spans),
         meta,
     })
 }
@@ -108,7 +108,7 @@ type Parts<'a> = (String, Option<String>, &'a Vec<Value>, Map<String, Value>);
 
 /// The regrouped conversion: problem and steps at the top level.
 fn trajectory_layout(obj: &Map<String, Value>) -> std::result::Result<Parts<'_>, String> {
-    let problem = non_blank("problem", req_str(obj, "problem")?)?;
+    let problem = non_empty("problem", req_str(obj, "problem")?)?;
     let steps = req_array(obj, "steps")?;
     let m = copy_keys(
         obj,
@@ -121,7 +121,7 @@ fn trajectory_layout(obj: &Map<String, Value>) -> std::result::Result<Parts<'_>,
 fn openai_layout(obj: &Map<String, Value>) -> std::result::Result<Parts<'_>, String> {
     let question = req_obj(obj, "question")?;
     let label = req_obj(obj, "label")?;
-    let problem = non_blank(
+    let problem = non_empty(
         "question.problem",
         req_str(question, "problem").map_err(|e| within("question", e))?,
     )?;
@@ -145,10 +145,6 @@ fn openai_layout(obj: &Map<String, Value>) -> std::result::Result<Parts<'_>, Str
     q.remove("problem");
     m.insert("question".into(), Value::Object(q));
     Ok((problem, reference, steps, m))
-}
-
-fn non_blank(key: &str, text: String) -> std::result::Result<String, String> {
-    super::native::non_empty(key, text)
 }
 
 fn copy_keys(obj: &Map<String, Value>, keys: &[&str]) -> Map<String, Value> {
@@ -215,45 +211,54 @@ fn check_completion(at: &str, c: &Value) -> std::result::Result<(), String> {
     }
 }
 
-/// The answer (chosen texts joined with "\n"), each step's span in it, and
-/// each step's rating. Stops at the first step with nothing chosen, which
-/// must not be followed by a step that has one.
-#[allow(clippy::type_complexity)]
-fn join_chosen(
-    steps: &[Step],
-) -> std::result::Result<(String, Vec<Span>, Vec<Option<i8>>), String> {
-    let mut answer = String::new();
-    let mut spans = Vec::new();
-    let mut ratings = Vec::new();
-    let kept = steps.iter().take_while(|s| s.chosen().is_some()).count();
-    if let Some(later) = steps[kept..].iter().position(|s| s.chosen().is_some()) {
+/// The answer built from the chosen steps.
+struct Joined {
+    /// Chosen texts joined with "\n".
+    answer: String,
+    /// Each chosen step's byte range in `answer`.
+    spans: Vec<Span>,
+    /// Each chosen step's rating.
+    ratings: Vec<Option<i8>>,
+}
+
+/// Join the chosen completions. Stops at the first step with nothing
+/// chosen, which must not be followed by a step that has one.
+fn join_chosen(steps: &[Step]) -> std::result::Result<Joined, String> {
+    let chosen: Vec<&Completion> = steps.iter().map_while(Step::chosen).collect();
+    if let Some(later) = steps[chosen.len()..]
+        .iter()
+        .position(|s| s.chosen().is_some())
+    {
         return Err(format!(
-            "steps[{kept}] has no chosen completion but steps[{}] does",
-            kept + later
+            "steps[{}] has no chosen completion but steps[{}] does",
+            chosen.len(),
+            chosen.len() + later
         ));
     }
-    for (i, step) in steps[..kept].iter().enumerate() {
-        let chosen = step.chosen().expect("kept steps have a chosen completion");
-        if chosen.text.trim().is_empty() {
+    if chosen.is_empty() {
+        return Err("empty answer (no step has a chosen completion)".into());
+    }
+    let mut joined = Joined {
+        answer: String::new(),
+        spans: Vec::with_capacity(chosen.len()),
+        ratings: Vec::with_capacity(chosen.len()),
+    };
+    for (i, c) in chosen.into_iter().enumerate() {
+        if c.text.trim().is_empty() {
             return Err(format!(
                 "empty answer (steps[{i}]: the chosen completion's text is blank)"
             ));
         }
         if i > 0 {
-            answer.push('\n');
+            joined.answer.push('\n');
         }
-        let start = answer.len();
-        answer.push_str(&chosen.text);
-        spans.push(Span {
-            start,
-            end: answer.len(),
-        });
-        ratings.push(chosen.rating);
+        let start = joined.answer.len();
+        joined.answer.push_str(&c.text);
+        let end = joined.answer.len();
+        joined.spans.push(Span { start, end });
+        joined.ratings.push(c.rating);
     }
-    if answer.is_empty() {
-        return Err("empty answer (no step has a chosen completion)".into());
-    }
-    Ok((answer, spans, ratings))
+    Ok(joined)
 }
 
 fn meta(task: &Task) -> Option<&Map<String, Value>> {
