@@ -620,7 +620,7 @@ fn python_check_accepts_every_export_and_rejects_a_broken_one() {
     for (i, o) in variants.iter().enumerate() {
         let out = tmp.path().join(format!("{i}-{}.jsonl", o.format.name()));
         let mut sink = Sink::file(&out).unwrap();
-        let m = export(&[dir.clone()], o, &mut sink).unwrap();
+        let m = export(std::slice::from_ref(&dir), o, &mut sink).unwrap();
         sink.finish().unwrap();
         m.write(&Manifest::path_for(&out)).unwrap();
         assert!(m.counts.records > 0, "{} wrote nothing", o.format.name());

@@ -28,27 +28,31 @@ struct StepPath {
 pub struct SourceStep {
     /// (text, written by the human labeller)
     pub candidates: Vec<(String, bool)>,
+    /// Index of the kept candidate; a `human_completion` (OpenAI's layout)
+    /// is appended to `candidates` and chosen when nothing else was.
     pub chosen: Option<usize>,
 }
 
-/// The candidates at step `i`, from the task's `meta.prm800k.steps[i]`
-/// (`completions[].text/is_human`, `chosen_completion`).
+/// The candidates at step `i`, from the task's meta (the task reader keeps
+/// PRM800K's steps verbatim; see `task::prm800k::steps`).
 pub fn source_step(task: &crate::task::Task, i: usize) -> Option<SourceStep> {
-    let step = task.meta.get("prm800k")?.get("steps")?.get(i)?;
-    let candidates = step
-        .get("completions")?
-        .as_array()?
+    let step = crate::task::prm800k::steps(task)?.into_iter().nth(i)?;
+    let is_human = |c: &crate::task::prm800k::Completion| {
+        c.extra
+            .get("is_human")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    let mut candidates: Vec<(String, bool)> = step
+        .completions
         .iter()
-        .map(|c| {
-            let text = c.get("text").and_then(Value::as_str).unwrap_or_default();
-            let human = c.get("is_human").and_then(Value::as_bool).unwrap_or(false);
-            (text.to_string(), human)
-        })
+        .map(|c| (c.text.clone(), is_human(c)))
         .collect();
-    let chosen = step
-        .get("chosen_completion")
-        .and_then(Value::as_u64)
-        .map(|c| c as usize);
+    let mut chosen = step.chosen_completion;
+    if let Some(h) = &step.human_completion {
+        candidates.push((h.text.clone(), true));
+        chosen = chosen.or(Some(candidates.len() - 1));
+    }
     Some(SourceStep { candidates, chosen })
 }
 
