@@ -655,3 +655,392 @@ fn python_check_accepts_every_export_and_rejects_a_broken_one() {
         "{err}"
     );
 }
+
+// ---- import and round trips ----
+
+use crit::labels::import::{import, ImportFormat, ImportOptions, ImportReport};
+
+const DATA: &str = "/work/shared/data";
+
+/// The shared data folder, else the copies the tasks branch ships in tests/.
+fn data(rel: &str) -> PathBuf {
+    let shared = Path::new(DATA).join(rel);
+    if shared.exists() {
+        return shared;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(rel)
+}
+
+fn import_into(file: &Path, format: ImportFormat, dir: &Path, skip: bool) -> ImportReport {
+    let opts = ImportOptions {
+        evaluator: None,
+        skip_invalid: skip,
+    };
+    import(file, format, dir, opts).unwrap()
+}
+
+fn export_lines(dir: &Path, o: &ExportOptions) -> Vec<Value> {
+    let mut buf = Vec::new();
+    {
+        let shared = SharedBuf(std::rc::Rc::new(std::cell::RefCell::new(Vec::new())));
+        let mut sink = Sink::writer(Box::new(shared.clone()));
+        export(&[dir.to_path_buf()], o, &mut sink).unwrap();
+        sink.finish().unwrap();
+        buf.extend_from_slice(&shared.0.borrow());
+    }
+    String::from_utf8(buf)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[derive(Clone)]
+struct SharedBuf(std::rc::Rc<std::cell::RefCell<Vec<u8>>>);
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn no_meta(format: ExportFormat) -> ExportOptions {
+    let mut o = opts(format);
+    o.no_meta = true;
+    o
+}
+
+/// (text, rating) of the machine-written candidates at one source step.
+fn source_candidates(step: &Value) -> Vec<(String, Option<i64>)> {
+    step["completions"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .filter(|c| c["is_human"] != true)
+                .map(|c| {
+                    (
+                        c["text"].as_str().unwrap().to_string(),
+                        c["rating"].as_i64(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn prm800k_ratings_round_trip_one_for_one() {
+    let src_path = data("prm800k_phase1_test/trajectories.jsonl");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("prm");
+    let report = import_into(&src_path, ImportFormat::Prm800k, &dir, true);
+    // The task reader leaves out trajectories whose first step kept nothing.
+    assert_eq!(report.skipped.len(), 3, "{:?}", report.skipped);
+    let sources: Vec<Value> = read_jsonl(&src_path);
+    let by_problem: std::collections::HashMap<&str, &Value> = sources
+        .iter()
+        .map(|s| (s["problem"].as_str().unwrap(), s))
+        .collect();
+    let exported = export_lines(&dir, &no_meta(ExportFormat::Prm800k));
+    assert_eq!(exported.len(), 98);
+    let mut matched = 0;
+    for rec in &exported {
+        let src = by_problem[rec["question"]["problem"].as_str().unwrap()];
+        let src_steps = src["steps"].as_array().unwrap();
+        let out_steps = rec["label"]["steps"].as_array().unwrap();
+        for (i, s) in src_steps.iter().enumerate() {
+            let want = source_candidates(s);
+            let got: Vec<(String, Option<i64>)> = out_steps
+                .get(i)
+                .and_then(|o| o["completions"].as_array())
+                .map(|cs| {
+                    cs.iter()
+                        .map(|c| {
+                            (
+                                c["text"].as_str().unwrap().to_string(),
+                                c["rating"].as_i64(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_else(|| want.iter().map(|(t, _)| (t.clone(), None)).collect());
+            assert_eq!(got, want, "problem {} step {i}", src["problem_index"]);
+            matched += want.iter().filter(|(_, r)| r.is_some()).count();
+        }
+    }
+    assert_eq!(
+        matched, report.labels,
+        "every imported rating exported once"
+    );
+}
+
+#[test]
+fn prm800k_ratings_round_trip_through_trl_stepwise() {
+    let src_path = data("prm800k_phase1_test/trajectories.jsonl");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("prm");
+    let report = import_into(&src_path, ImportFormat::Prm800k, &dir, true);
+    let sources = read_jsonl(&src_path);
+    // Source: every rated candidate as (problem, step, text, rated +1).
+    type Key = (String, usize, String, bool);
+    let mut want: Vec<Key> = Vec::new();
+    let imported: std::collections::HashSet<String> =
+        export_lines(&dir, &no_meta(ExportFormat::Prm800k))
+            .iter()
+            .map(|r| r["question"]["problem"].as_str().unwrap().to_string())
+            .collect();
+    let mut human: std::collections::HashSet<(String, usize)> = Default::default();
+    for s in &sources {
+        let p = s["problem"].as_str().unwrap().to_string();
+        if !imported.contains(&p) {
+            continue;
+        }
+        for (i, step) in s["steps"].as_array().unwrap().iter().enumerate() {
+            let cs = step["completions"].as_array().unwrap();
+            for c in cs {
+                if let Some(r) = c["rating"].as_i64() {
+                    want.push((p.clone(), i, c["text"].as_str().unwrap().into(), r == 1));
+                }
+            }
+            // A kept step the labeller wrote: in the path, but never rated.
+            let kept = step["chosen_completion"].as_u64().map(|k| &cs[k as usize]);
+            if kept.is_some_and(|c| c["is_human"] == true) {
+                human.insert((p.clone(), i));
+            }
+        }
+    }
+    // Export: each alternative record ends in its candidate; the main path
+    // carries the kept steps (human-written ones have no source rating).
+    let mut got: Vec<Key> = Vec::new();
+    let recs = export_lines(&dir, &no_meta(ExportFormat::TrlStepwise));
+    let mut by_problem: std::collections::BTreeMap<String, Vec<&Value>> = Default::default();
+    for r in &recs {
+        by_problem
+            .entry(r["prompt"].as_str().unwrap().into())
+            .or_default()
+            .push(r);
+    }
+    // Per problem the alternatives come first and the kept path last.
+    for (p, rs) in &by_problem {
+        let (main, alts) = rs.split_last().unwrap();
+        for a in alts {
+            let n = a["completions"].as_array().unwrap().len();
+            let text = a["completions"][n - 1].as_str().unwrap().to_string();
+            got.push((
+                p.clone(),
+                n - 1,
+                text,
+                a["labels"][n - 1].as_bool().unwrap(),
+            ));
+        }
+        for (i, t) in main["completions"].as_array().unwrap().iter().enumerate() {
+            if !human.contains(&(p.clone(), i)) {
+                got.push((
+                    p.clone(),
+                    i,
+                    t.as_str().unwrap().into(),
+                    main["labels"][i].as_bool().unwrap(),
+                ));
+            }
+        }
+    }
+    want.sort();
+    got.sort();
+    assert_eq!(got.len(), report.labels);
+    assert_eq!(got, want);
+    assert_eq!(by_problem.len(), 98);
+}
+
+#[test]
+fn hh_rlhf_pairs_round_trip() {
+    let src_path = data("hh_rlhf_harmless_base_test/sample.jsonl");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hh");
+    let report = import_into(&src_path, ImportFormat::HhRlhf, &dir, true);
+    let skipped: Vec<usize> = report.skipped.iter().map(|e| e.line).collect();
+    let sources: Vec<Value> = read_jsonl(&src_path)
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !skipped.contains(&(i + 1)))
+        .map(|(_, v)| v)
+        .collect();
+    let hh = export_lines(&dir, &no_meta(ExportFormat::HhRlhf));
+    let pref = export_lines(&dir, &no_meta(ExportFormat::TrlPreference));
+    assert_eq!(hh.len(), sources.len());
+    assert_eq!(pref.len(), sources.len());
+    let mut exact = 0;
+    for ((h, p), s) in hh.iter().zip(&pref).zip(&sources) {
+        // The chosen transcript comes back exactly; so does the rejected one
+        // unless the source's two transcripts differ before the last reply.
+        assert_eq!(h["chosen"], s["chosen"]);
+        let (prompt, chosen) = split_hh(s["chosen"].as_str().unwrap());
+        let (rprompt, rejected) = split_hh(s["rejected"].as_str().unwrap());
+        assert_eq!(p["prompt"], prompt);
+        assert_eq!(p["chosen"], chosen);
+        assert_eq!(p["rejected"], rejected);
+        if h["rejected"] == s["rejected"] {
+            exact += 1;
+        } else {
+            assert_ne!(
+                prompt, rprompt,
+                "rejected differs only with a prefix mismatch"
+            );
+        }
+    }
+    assert!(exact >= sources.len() - 5, "{exact} of {}", sources.len());
+}
+
+fn split_hh(t: &str) -> (&str, &str) {
+    let at = t.rfind("\n\nAssistant:").unwrap();
+    let reply = &t[at + "\n\nAssistant:".len()..];
+    (
+        t[..at].trim_start_matches('\n'),
+        reply.strip_prefix(' ').unwrap_or(reply),
+    )
+}
+
+#[test]
+fn mt_bench_human_votes_import() {
+    let src_path = data("mt_bench/human_pairwise_llmbar.jsonl");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mtb");
+    let report = import_into(&src_path, ImportFormat::MtBenchHuman, &dir, false);
+    assert_eq!(report.verdicts, 200);
+    let sources = read_jsonl(&src_path);
+    let pref = export_lines(&dir, &opts(ExportFormat::TrlPreference));
+    for (p, s) in pref.iter().zip(&sources) {
+        let (chosen, rejected) = if s["label"] == 1 {
+            ("output_1", "output_2")
+        } else {
+            ("output_2", "output_1")
+        };
+        assert_eq!(p["chosen"], s[chosen]);
+        assert_eq!(p["rejected"], s[rejected]);
+        assert_eq!(p["meta"]["source"]["format"], "mt-bench-human");
+    }
+}
+
+/// export (with meta) -> import -> export: identical without meta (meta
+/// names the new session, its seqs and the import source, so it differs).
+fn crit_round_trip(format: ExportFormat, import_as: ImportFormat, conversational: bool) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path());
+    let mut with_meta = opts(format);
+    with_meta.conversational = conversational;
+    let first = tmp.path().join("first.jsonl");
+    let mut sink = Sink::file(&first).unwrap();
+    export(std::slice::from_ref(&dir), &with_meta, &mut sink).unwrap();
+    sink.finish().unwrap();
+    let again = tmp.path().join("again");
+    import_into(&first, import_as, &again, false);
+    let mut plain = no_meta(format);
+    plain.conversational = conversational;
+    let before = export_lines(&dir, &plain);
+    let after = export_lines(&again, &plain);
+    assert!(!before.is_empty());
+    assert_eq!(after, before);
+}
+
+#[test]
+fn critiques_export_import_export_is_identical() {
+    crit_round_trip(ExportFormat::Critiques, ImportFormat::Critiques, false);
+}
+
+#[test]
+fn trl_preference_export_import_export_is_identical() {
+    crit_round_trip(
+        ExportFormat::TrlPreference,
+        ImportFormat::TrlPreference,
+        false,
+    );
+    crit_round_trip(
+        ExportFormat::TrlPreference,
+        ImportFormat::TrlPreference,
+        true,
+    );
+}
+
+#[test]
+fn bad_import_lines_exit_2_and_write_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("bad.jsonl");
+    std::fs::write(
+        &file,
+        "{\"prompt\": \"p\", \"chosen\": \"a\", \"rejected\": \"b\"}\n{\"prompt\": \"p\", \"chosen\": 3, \"rejected\": \"b\"}\nnot json\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_crit"))
+        .args(["--sessions-dir"])
+        .arg(tmp.path())
+        .args(["import"])
+        .arg(&file)
+        .args(["--format", "trl-preference", "--session", "s"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bad.jsonl:2: field \"chosen\" must be a string"),
+        "{err}"
+    );
+    assert!(err.contains("bad.jsonl:3: invalid JSON"), "{err}");
+    assert!(!tmp.path().join("s").exists(), "nothing written");
+}
+
+#[test]
+fn cli_export_writes_file_and_manifest() {
+    let tmp = tempfile::tempdir().unwrap();
+    build(tmp.path());
+    let out = tmp.path().join("kto.jsonl");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_crit"))
+        .arg("--sessions-dir")
+        .arg(tmp.path())
+        .args([
+            "export",
+            "golden",
+            "--format",
+            "trl-kto",
+            "--resolve",
+            "majority",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(read_jsonl(&out).len(), 2);
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(Manifest::path_for(&out)).unwrap()).unwrap();
+    assert_eq!(m["options"]["resolve"], "majority");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_crit"))
+        .arg("--sessions-dir")
+        .arg(tmp.path())
+        .args([
+            "export",
+            "golden",
+            "--format",
+            "trl-kto",
+            "--since",
+            "yesterday",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

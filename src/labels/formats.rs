@@ -215,16 +215,15 @@ fn pair_record(ctx: &Ctx, chosen: &str, rejected: &str) -> Map<String, Value> {
     })
 }
 
-/// HH-RLHF transcript: a prompt that already is a transcript (it starts with
-/// `\n\nHuman:` and ends with `\n\nAssistant:`) gets the answer appended
-/// after one space; anything else becomes a one-turn dialogue.
+/// HH-RLHF transcript. A prompt that already is a transcript (the HH-RLHF
+/// reader keeps `Human: ...\n\nAssistant: ...\n\nHuman: ...`) gets the
+/// blank lines back and the answer as the final assistant turn; any other
+/// prompt becomes a one-turn dialogue.
 pub fn hh_transcript(prompt: &str, answer: &str) -> String {
-    if prompt.starts_with("\n\nHuman:") && prompt.ends_with("\n\nAssistant:") {
-        if answer.is_empty() {
-            prompt.to_string()
-        } else {
-            format!("{prompt} {answer}")
-        }
+    if prompt.starts_with("Human:") {
+        format!("\n\n{prompt}\n\nAssistant: {answer}")
+    } else if prompt.starts_with("\n\nHuman:") {
+        format!("{prompt}\n\nAssistant: {answer}")
     } else {
         format!("\n\nHuman: {prompt}\n\nAssistant: {answer}")
     }
