@@ -1101,3 +1101,44 @@ fn prm800k_openai_layout_round_trip() {
         }
     }
 }
+
+/// Ctrl-C in the middle of a large export: no temp file is left and the
+/// target is either absent or complete (when the export won the race).
+#[test]
+fn interrupted_cli_export_leaves_no_partial_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("big");
+    crit::labels::synthetic::bench_session(&dir, 300_000).unwrap();
+    let out = tmp.path().join("big.jsonl");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_crit"))
+        .arg("export")
+        .arg(&dir)
+        .args(["--format", "critiques", "-o"])
+        .arg(&out)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temp file left behind");
+    if out.exists() {
+        let m: Value =
+            serde_json::from_str(&std::fs::read_to_string(Manifest::path_for(&out)).unwrap())
+                .unwrap();
+        assert_eq!(
+            read_jsonl(&out).len() as u64,
+            m["counts"]["records"].as_u64().unwrap()
+        );
+    } else {
+        assert!(killed.success() && !status.success());
+    }
+}

@@ -85,7 +85,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     }
     let dirs: Vec<PathBuf> = args.sessions.iter().map(|s| ctx.session_dir(s)).collect();
     let mut sink = match &args.output {
-        Some(path) => Sink::file(path).map_err(map_err)?,
+        Some(path) => {
+            labels::stop_on_signals()?;
+            Sink::file(path).map_err(map_err)?
+        }
         None => Sink::stdout(),
     };
     let mut manifest = labels::export(&dirs, &opts, &mut sink).map_err(map_err)?;

@@ -22,7 +22,7 @@ mod sink;
 pub mod synthetic;
 
 pub use manifest::Manifest;
-pub use sink::{temp_path, Sink};
+pub use sink::{stop_on_signals, temp_path, Sink};
 
 /// Training formats `crit export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
@@ -209,6 +209,8 @@ pub enum LabelError {
     BadLines(Vec<crate::task::LineError>),
     #[error(transparent)]
     Task(#[from] crate::task::TaskError),
+    #[error("interrupted; the output file was left as it was")]
+    Interrupted,
 }
 
 fn render_lines(errors: &[crate::task::LineError]) -> String {

@@ -6,6 +6,25 @@ use super::{io_err, Result};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Set by SIGINT/SIGTERM once `stop_on_signals` ran: the export stops at the
+/// next record, the temp file is removed and the target left as it was.
+static STOP: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+
+/// Turn Ctrl-C / SIGTERM into a clean stop of the export (for the CLI).
+pub fn stop_on_signals() -> std::io::Result<()> {
+    let flag = STOP.get_or_init(|| Arc::new(AtomicBool::new(false)));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(flag))?;
+    }
+    Ok(())
+}
+
+fn stopped() -> bool {
+    STOP.get().is_some_and(|f| f.load(Ordering::Relaxed))
+}
 
 pub struct Sink {
     out: BufWriter<Box<dyn Write>>,
@@ -57,6 +76,9 @@ impl Sink {
 
     /// Write one record as one JSON line.
     pub fn record(&mut self, value: &serde_json::Value) -> Result<()> {
+        if stopped() {
+            return Err(super::LabelError::Interrupted);
+        }
         let path = self.display_path();
         serde_json::to_writer(&mut self.out, value)
             .map_err(|e| io_err(&path)(std::io::Error::other(e)))?;
@@ -71,6 +93,9 @@ impl Sink {
 
     /// Flush; for a file: fsync, rename over the target, fsync the directory.
     pub fn finish(mut self) -> Result<()> {
+        if stopped() {
+            return Err(super::LabelError::Interrupted);
+        }
         let path = self.display_path();
         self.out.flush().map_err(io_err(&path))?;
         self.finished = true;
