@@ -1142,3 +1142,46 @@ fn interrupted_cli_export_leaves_no_partial_file() {
         assert!(killed.success() && !status.success());
     }
 }
+
+/// HH-RLHF dialogues become chat turns in the message formats, and the
+/// conversational export imports back to the same pairs.
+#[test]
+fn hh_rlhf_dialogues_become_turns_and_round_trip_conversationally() {
+    let src_path = data("hh_rlhf_harmless_base_test/sample.jsonl", "hh-rlhf.jsonl");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hh");
+    import_into(&src_path, ImportFormat::HhRlhf, &dir, true);
+    let data = crit::session::SessionData::read(&dir).unwrap();
+    for t in &data.tasks {
+        let msgs = crit::labels::prompt_messages(&t.prompt);
+        assert_eq!(msgs[0]["role"], "user");
+        let pairs: Vec<(String, String)> = msgs
+            .iter()
+            .map(|m| {
+                (
+                    m["role"].as_str().unwrap().into(),
+                    m["content"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        // One turn comes back as plain text (no "Human: " prefix).
+        let back = crit::labels::prompt_from_messages(&pairs);
+        if pairs.len() == 1 {
+            assert_eq!(format!("Human: {back}"), t.prompt);
+        } else {
+            assert_eq!(back, t.prompt);
+        }
+    }
+    let mut conv = no_meta(ExportFormat::TrlPreference);
+    conv.conversational = true;
+    let first = export_lines(&dir, &conv);
+    assert!(first
+        .iter()
+        .any(|r| r["prompt"].as_array().unwrap().len() > 1));
+    let file = tmp.path().join("conv.jsonl");
+    let text: String = first.iter().map(|v| format!("{v}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+    let again = tmp.path().join("again");
+    import_into(&file, ImportFormat::TrlPreference, &again, false);
+    assert_eq!(export_lines(&again, &conv), first);
+}

@@ -194,11 +194,67 @@ fn assistant(text: &str) -> Value {
     json!({"role": "assistant", "content": text})
 }
 
+const HUMAN: &str = "\n\nHuman: ";
+const ASSISTANT: &str = "\n\nAssistant: ";
+
+/// The prompt as chat messages. A prompt in the HH-RLHF reader's transcript
+/// form (`Human: ...\n\nAssistant: ...\n\nHuman: ...`) becomes its turns;
+/// anything else is one user message. `prompt_from_messages` inverts it.
+pub fn prompt_messages(prompt: &str) -> Vec<Value> {
+    let Some(mut rest) = prompt.strip_prefix("Human: ") else {
+        return vec![user(prompt)];
+    };
+    let mut out = Vec::new();
+    let mut is_user = true;
+    loop {
+        let next = [
+            (rest.find(HUMAN), HUMAN, true),
+            (rest.find(ASSISTANT), ASSISTANT, false),
+        ]
+        .into_iter()
+        .filter_map(|(at, marker, u)| at.map(|a| (a, marker, u)))
+        .min_by_key(|(a, _, _)| *a);
+        let (text, after) = match next {
+            Some((at, marker, u)) => (&rest[..at], Some((&rest[at + marker.len()..], u))),
+            None => (rest, None),
+        };
+        out.push(if is_user { user(text) } else { assistant(text) });
+        match after {
+            Some((r, u)) => {
+                rest = r;
+                is_user = u;
+            }
+            None => return out,
+        }
+    }
+}
+
+/// Inverse of `prompt_messages`: several turns back to transcript form.
+pub fn prompt_from_messages(messages: &[(String, String)]) -> String {
+    if let [(role, content)] = messages {
+        if role == "user" {
+            return content.clone();
+        }
+    }
+    let turns: Vec<String> = messages
+        .iter()
+        .map(|(role, content)| {
+            let who = if role == "assistant" {
+                "Assistant"
+            } else {
+                "Human"
+            };
+            format!("{who}: {content}")
+        })
+        .collect();
+    turns.join("\n\n")
+}
+
 fn pair_record(ctx: &Ctx, chosen: &str, rejected: &str) -> Map<String, Value> {
     let prompt = ctx.task.prompt.as_str();
     obj(match ctx.opts.format {
         ExportFormat::OpenaiDpo => json!({
-            "input": {"messages": [user(prompt)]},
+            "input": {"messages": prompt_messages(prompt)},
             "preferred_output": [assistant(chosen)],
             "non_preferred_output": [assistant(rejected)],
         }),
@@ -207,7 +263,7 @@ fn pair_record(ctx: &Ctx, chosen: &str, rejected: &str) -> Map<String, Value> {
             "rejected": hh_transcript(prompt, rejected),
         }),
         _ if ctx.opts.conversational => json!({
-            "prompt": [user(prompt)],
+            "prompt": prompt_messages(prompt),
             "chosen": [assistant(chosen)],
             "rejected": [assistant(rejected)],
         }),
@@ -334,7 +390,9 @@ fn sft_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
                 _ => continue,
             }
         };
-        let record = json!({"messages": [user(&ctx.task.prompt), assistant(text)]});
+        let mut messages = prompt_messages(&ctx.task.prompt);
+        messages.push(assistant(text));
+        let record = json!({ "messages": messages });
         push(
             &mut slots,
             (SLOT_VERDICT, 0, 0),

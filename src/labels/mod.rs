@@ -21,6 +21,7 @@ mod sink;
 #[doc(hidden)]
 pub mod synthetic;
 
+pub use formats::{hh_transcript, prompt_from_messages, prompt_messages};
 pub use manifest::Manifest;
 pub use sink::{stop_on_signals, temp_path, Sink};
 

@@ -45,16 +45,29 @@ fn evaluator_of(obj: &Map<String, Value>, given: Option<&str>) -> String {
 }
 
 /// A string, or a list of `{role, content}` messages (conversational
-/// TRL): the content of the last message.
+/// TRL): the prompt's turns in transcript form (see
+/// `formats::prompt_messages`), else the content of the last message.
 fn text_or_messages(obj: &Map<String, Value>, key: &str) -> std::result::Result<String, String> {
-    match obj.get(key) {
-        Some(Value::Array(msgs)) => msgs
-            .last()
-            .and_then(|m| m.get("content"))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| format!("field \"{key}\" must be a string or a non-empty list of {{\"role\", \"content\"}} messages")),
-        _ => req_str(obj, key),
+    let Some(Value::Array(msgs)) = obj.get(key) else {
+        return req_str(obj, key);
+    };
+    let bad = || {
+        format!("field \"{key}\" must be a string or a non-empty list of {{\"role\", \"content\"}} messages")
+    };
+    let pairs: Vec<(String, String)> = msgs
+        .iter()
+        .map(|m| {
+            let role = m.get("role").and_then(Value::as_str);
+            let content = m.get("content").and_then(Value::as_str);
+            role.zip(content)
+                .map(|(r, c)| (r.to_string(), c.to_string()))
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
+    match pairs.last() {
+        None => Err(bad()),
+        Some(_) if key == "prompt" => Ok(crate::labels::prompt_from_messages(&pairs)),
+        Some((_, content)) => Ok(content.clone()),
     }
 }
 
