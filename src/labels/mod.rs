@@ -6,7 +6,39 @@
 //! format turns a task's state into *slots* (one unit of labelled data, e.g.
 //! "the pairwise verdict on task 7"), each holding one candidate record per
 //! evaluator; `--resolve` picks among the candidates and every record is
-//! written as soon as it is chosen.
+//! written as soon as it is chosen (memory holds the fold, never the output).
+//!
+//! Records (JSON Lines; keys are written in sorted order):
+//! - `trl-preference`: `prompt`, `chosen`, `rejected` (strings; with
+//!   `--conversational` lists of `{role, content}`: the prompt's turns, one
+//!   assistant message each for chosen/rejected). From pairwise verdicts A/B
+//!   (a tie gives no pair, counted `pairwise_tie`) and corrections
+//!   (chosen = corrected, rejected = original).
+//! - `trl-kto`: `prompt`, `completion`, `label` (bool) from accept/reject.
+//! - `reward`: `prompt`, `response`, `score` (1-7, or 0-1 with
+//!   `--normalize`), `confidence` (50-100 or null).
+//! - `trl-stepwise`: `prompt`, `completions` (step texts), `labels` (bool:
+//!   rating == +1, TRL's PRM800K convention; a kept step the source's labeller
+//!   wrote counts as good). The longest rated prefix, plus one record per
+//!   rated alternative (prefix + alternative), as TRL's PRM800K script does.
+//! - `prm800k`: `labeler`, `timestamp`, `generation` (null),
+//!   `is_quality_control_question`, `is_initial_screening_question`,
+//!   `question{problem, ground_truth_answer}`, `label{steps[{completions[{text,
+//!   rating, flagged}], human_completion, chosen_completion}], total_time
+//!   (active ms), finish_reason (found_error | solution | give_up)}`.
+//! - `openai-sft`: `messages` (prompt turns + the corrected or accepted answer).
+//! - `openai-dpo`: `input{messages}`, `preferred_output`,
+//!   `non_preferred_output` (one assistant message each).
+//! - `critiques`: `prompt`, `answer`, `quote`, `span{start,end}|null`,
+//!   `comment`, `severity`, `category`, `source` (assistant | human), `label`
+//!   (valid | hallucinated | nitpick; human-written ones are valid),
+//!   `corrected_severity` (the evaluator's, or null).
+//! - `hh-rlhf`: `chosen`, `rejected` transcripts (`\n\nHuman: ...\n\nAssistant: ...`).
+//!
+//! Unless `--no-meta`, each record has `meta`: `session`, `task`, `kind`,
+//! `evaluator`, `evaluators` (those whose value it carries), `seq` (events it
+//! came from), `ts` (latest of them), `arm`, `phase`, `assistance_seq`,
+//! `model_sha256`, `template_sha256`, `source` (for imported labels).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
