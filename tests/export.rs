@@ -1185,3 +1185,32 @@ fn hh_rlhf_dialogues_become_turns_and_round_trip_conversationally() {
     import_into(&file, ImportFormat::TrlPreference, &again, false);
     assert_eq!(export_lines(&again, &conv), first);
 }
+
+#[test]
+fn import_refuses_a_second_copy_and_foreign_sessions() {
+    let src = data(
+        "mt_bench/human_pairwise_llmbar.jsonl",
+        "mt-bench-human.jsonl",
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    import_into(&src, ImportFormat::MtBenchHuman, &dir, false);
+    let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let o = ImportOptions::default();
+    let again = import(&src, ImportFormat::MtBenchHuman, &dir, o).unwrap_err();
+    assert!(again.to_string().contains("already imported"), "{again}");
+    let hh = data("hh_rlhf_harmless_base_test/sample.jsonl", "hh-rlhf.jsonl");
+    let o = ImportOptions {
+        skip_invalid: true,
+        ..Default::default()
+    };
+    let foreign = import(&hh, ImportFormat::HhRlhf, &dir, o).unwrap_err();
+    assert!(
+        foreign.to_string().contains("is not in session"),
+        "{foreign}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("events.jsonl")).unwrap(),
+        events
+    );
+}

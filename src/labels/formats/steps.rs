@@ -107,6 +107,13 @@ fn own_path(ctx: &Ctx, work: &EvaluatorWork) -> Option<StepPath> {
         path.stamps.push(l.stamp.clone());
         path.source = path.source.take().or_else(|| l.source.clone());
     }
+    // One record from many imported ratings: the line is shared, the
+    // per-candidate detail is not.
+    if path.stamps.len() > 1 {
+        if let Some(s) = &mut path.source {
+            s.detail = None;
+        }
+    }
     Some(path)
 }
 
