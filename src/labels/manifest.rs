@@ -38,6 +38,25 @@ pub struct SessionRecord {
     pub tasks: usize,
 }
 
+/// SHA-256 of a session's two files.
+pub struct FileHashes {
+    pub events: String,
+    pub tasks: String,
+}
+
+impl FileHashes {
+    pub fn of(dir: &Path) -> Result<FileHashes> {
+        let hash = |name: &str| -> Result<String> {
+            let p = dir.join(name);
+            crate::hash::sha256_file(&p).map_err(io_err(&p))
+        };
+        Ok(FileHashes {
+            events: hash("events.jsonl")?,
+            tasks: hash("tasks.jsonl")?,
+        })
+    }
+}
+
 impl Manifest {
     pub fn new(opts: &ExportOptions) -> Manifest {
         Manifest {
@@ -57,20 +76,15 @@ impl Manifest {
         }
     }
 
-    pub fn add_session(&mut self, data: &SessionData) -> Result<()> {
-        let hash = |name: &str| -> Result<String> {
-            let p = data.dir.join(name);
-            crate::hash::sha256_file(&p).map_err(io_err(&p))
-        };
+    pub fn add_session(&mut self, data: &SessionData, hashes: FileHashes) {
         self.sessions.push(SessionRecord {
             name: data.name(),
             path: data.dir.display().to_string(),
-            events_sha256: hash("events.jsonl")?,
-            tasks_sha256: hash("tasks.jsonl")?,
+            events_sha256: hashes.events,
+            tasks_sha256: hashes.tasks,
             events: data.events.len(),
             tasks: data.tasks.len(),
         });
-        Ok(())
     }
 
     /// `<output>.manifest.json`.

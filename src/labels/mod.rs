@@ -295,8 +295,14 @@ pub fn export(sessions: &[PathBuf], opts: &ExportOptions, sink: &mut Sink) -> Re
     let window = filter::Window::parse(&opts.filters)?;
     let mut manifest = Manifest::new(opts);
     for dir in sessions {
-        let data = crate::session::SessionData::read(dir)?;
-        manifest.add_session(&data)?;
+        // Hash the files on a second core while this one parses and folds.
+        let (data, hashes) = std::thread::scope(|s| {
+            let hashes = s.spawn(|| manifest::FileHashes::of(dir));
+            let data = crate::session::SessionData::read(dir);
+            (data, hashes.join().expect("hashing does not panic"))
+        });
+        let data = data?;
+        manifest.add_session(&data, hashes?);
         let events = filter::apply(data.events, &opts.filters, &window);
         let state = crate::session::fold(&data.tasks, &events);
         drop(events);
