@@ -307,13 +307,18 @@ fn prm800k_record(
     let found_error = path.ratings.contains(&Some(-1));
     let complete =
         path.ratings.len() == n && (0..n).all(|i| path.ratings[i].is_some() || human_step(ctx, i));
-    let finish_reason = if found_error {
+    let computed = if found_error {
         "found_error"
     } else if complete {
         "solution"
     } else {
         "give_up"
     };
+    // Ratings imported from PRM800K keep the source's own outcome and time.
+    let imported = path.source.as_ref().is_some_and(|s| s.format == "prm800k");
+    let from_source = |k: &str| imported.then(|| prm_meta(ctx, k)).flatten();
+    let finish_reason = from_source("finish_reason").unwrap_or_else(|| computed.into());
+    let total_time = from_source("total_time").unwrap_or_else(|| work.active_ms.into());
     let ts = meta
         .stamps
         .iter()
@@ -331,10 +336,16 @@ fn prm800k_record(
         },
         "label": {
             "steps": steps,
-            "total_time": work.active_ms,
+            "total_time": total_time,
             "finish_reason": finish_reason,
         },
     })
+}
+
+/// A field the PRM800K reader kept in the task's meta.
+fn prm_meta(ctx: &Ctx, key: &str) -> Option<Value> {
+    let v = ctx.task.meta.get(crate::task::prm800k::META)?.get(key)?;
+    (!v.is_null()).then(|| v.clone())
 }
 
 fn completion(text: &str, rating: Option<i8>) -> Value {
