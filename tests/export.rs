@@ -978,6 +978,24 @@ fn critiques_export_import_export_is_identical() {
     crit_round_trip(ExportFormat::Critiques, ImportFormat::Critiques, false);
 }
 
+/// Without meta the prompt identifies the task and every label gets the
+/// import's evaluator; the records still come back the same.
+#[test]
+fn critiques_round_trip_without_meta() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path());
+    let before = export_lines(&dir, &no_meta(ExportFormat::Critiques));
+    let file = tmp.path().join("c.jsonl");
+    let text: String = before.iter().map(|v| format!("{v}\n")).collect();
+    std::fs::write(&file, text).unwrap();
+    let again = tmp.path().join("again");
+    import_into(&file, ImportFormat::Critiques, &again, false);
+    assert_eq!(
+        export_lines(&again, &no_meta(ExportFormat::Critiques)),
+        before
+    );
+}
+
 #[test]
 fn trl_preference_export_import_export_is_identical() {
     crit_round_trip(

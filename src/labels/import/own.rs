@@ -252,6 +252,8 @@ struct CritiqueBuilder {
     ids: Ids,
     /// (task index, assistance key) -> (plan event index, critiques so far)
     assistance: HashMap<(usize, String), (usize, Vec<Critique>)>,
+    /// (task index, assistance key, item, evaluator) already labelled.
+    labelled: std::collections::HashSet<(usize, String, usize, String)>,
     events: Vec<Pending>,
     name: String,
 }
@@ -330,21 +332,28 @@ impl CritiqueBuilder {
         if side == Side::B {
             return Err("assistant critiques are on answer A of a task".into());
         }
-        let key = (ti, r.assistance_key.clone());
+        let akey = r.assistance_key.clone();
         let next = self.events.len();
         let (at, items) = self
             .assistance
-            .entry(key)
+            .entry((ti, akey.clone()))
             .or_insert_with(|| (next, Vec::new()));
         let at = *at;
-        // The same critique labelled by several evaluators is one item.
-        let index = match items.iter().position(|c| *c == r.critique) {
+        // The same critique labelled by several evaluators is one item; a
+        // repeat by the same evaluator (no meta to tell them apart) another.
+        let free = |i: usize| {
+            !self
+                .labelled
+                .contains(&(ti, akey.clone(), i, r.evaluator.clone()))
+        };
+        let index = match (0..items.len()).find(|&i| items[i] == r.critique && free(i)) {
             Some(i) => i,
             None => {
                 items.push(r.critique);
                 items.len() - 1
             }
         };
+        self.labelled.insert((ti, akey, index, r.evaluator.clone()));
         if at == next {
             self.events.push(Pending::Ready(Body::AssistanceFailed {
                 task: task.clone(),
