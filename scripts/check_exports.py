@@ -92,6 +92,22 @@ SCHEMAS = {
 }
 
 
+MANIFEST = {
+    "crit_version": STR,
+    "format": STR,
+    "created": STR,
+    "output": (STR, NULL),
+    "options": {"resolve": ("enum", "all", "latest", "majority"), "meta": BOOL,
+                "conversational": BOOL, "normalize": BOOL},
+    "filters": {"evaluators?": ["list", STR], "min_confidence?": INT, "arm?": STR,
+                "since?": STR, "until?": STR, "kinds?": ["list", STR]},
+    "sessions": ["list", {"name": STR, "path": STR, "events_sha256": STR,
+                          "tasks_sha256": STR, "events": INT, "tasks": INT}],
+    "counts": {"records": INT, "by_kind": ("map", INT), "tasks_without_label": INT,
+               "skipped": ("map", INT), "conflicts": INT, "ties": INT, "resolved_away": INT},
+}
+
+
 class Mismatch(Exception):
     pass
 
@@ -115,6 +131,11 @@ def check(value, spec, path):
     if isinstance(spec, str):
         if not type_ok(value, spec):
             raise Mismatch(f"{path}: expected {spec}, found {type(value).__name__} {value!r:.60}")
+    elif isinstance(spec, tuple) and spec and spec[0] == "map":
+        if not isinstance(value, dict):
+            raise Mismatch(f"{path}: expected an object, found {type(value).__name__}")
+        for k, v in value.items():
+            check(v, spec[1], f"{path}.{k}")
     elif isinstance(spec, tuple) and spec and spec[0] == "enum":
         if value not in spec[1:]:
             raise Mismatch(f"{path}: expected one of {list(spec[1:])}, found {value!r:.60}")
@@ -196,6 +217,22 @@ def check_file(path, fmt):
     return count, problems
 
 
+def check_manifest(path, count):
+    """The manifest next to an export: its schema, and its record count."""
+    manifest = path + ".manifest.json"
+    if not os.path.exists(manifest):
+        return []
+    try:
+        with open(manifest, encoding="utf-8") as f:
+            m = json.load(f)
+        check_object(m, MANIFEST, "$")
+    except (json.JSONDecodeError, Mismatch) as e:
+        return [f"{manifest}: {e}"]
+    if m["counts"]["records"] != count:
+        return [f"{manifest}: counts.records is {m['counts']['records']} but {path} has {count} records"]
+    return []
+
+
 def main(argv):
     fmt = None
     files = []
@@ -215,6 +252,7 @@ def main(argv):
     for path in files:
         f = format_of(path, fmt)
         count, problems = check_file(path, f)
+        problems += check_manifest(path, count)
         for p in problems[:20]:
             print(p, file=sys.stderr)
         if problems:
