@@ -102,13 +102,18 @@ pub(super) fn push(slots: &mut Slots, id: SlotId, c: Candidate) {
     slots.entry(id).or_default().push(c);
 }
 
-/// The verdict that counts for this evaluator, if it passes `--min-confidence`.
+/// The verdict that counts for this evaluator, if it is the kind the format
+/// reads (`pairwise` or single) and passes `--min-confidence`.
 fn verdict<'a>(
     ctx: &Ctx,
     work: &'a EvaluatorWork,
+    pairwise: bool,
     counts: &mut Counts,
 ) -> Option<&'a VerdictRecord> {
     let v = work.final_verdict()?;
+    if matches!(v.verdict, Verdict::Pairwise { .. }) != pairwise {
+        return None;
+    }
     if let Some(min) = ctx.opts.filters.min_confidence {
         if v.verdict.confidence().is_none_or(|c| c < min) {
             counts.skip("below_min_confidence");
@@ -141,7 +146,11 @@ fn preference_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
     let mut slots = Slots::new();
     let task = ctx.task;
     for (ev, work) in ctx.works() {
-        if let (Some(b), Some(v)) = (&task.answer_b, verdict(ctx, work, counts)) {
+        if let Some((b, v)) = task
+            .answer_b
+            .as_ref()
+            .and_then(|b| Some((b, verdict(ctx, work, true, counts)?)))
+        {
             if let Verdict::Pairwise { preferred, .. } = &v.verdict {
                 let pair = match preferred {
                     Preference::A => Some((&task.answer, b, "a")),
@@ -302,7 +311,7 @@ fn single(v: &VerdictRecord) -> Option<(Option<bool>, Option<u8>, Option<u8>)> {
 fn kto_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
     let mut slots = Slots::new();
     for (ev, work) in ctx.works() {
-        let Some(v) = verdict(ctx, work, counts) else {
+        let Some(v) = verdict(ctx, work, false, counts) else {
             continue;
         };
         let Some((accept, _, _)) = single(v) else {
@@ -331,7 +340,7 @@ fn kto_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
 fn reward_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
     let mut slots = Slots::new();
     for (ev, work) in ctx.works() {
-        let Some(v) = verdict(ctx, work, counts) else {
+        let Some(v) = verdict(ctx, work, false, counts) else {
             continue;
         };
         let Some((_, score, confidence)) = single(v) else {
@@ -378,7 +387,7 @@ fn sft_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
             m.assistance = shown_before(ctx.ts, c.stamp.seq);
             (c.text.as_str(), m)
         } else {
-            let Some(v) = verdict(ctx, work, counts) else {
+            let Some(v) = verdict(ctx, work, false, counts) else {
                 continue;
             };
             match single(v) {
@@ -468,6 +477,7 @@ fn assistant_critiques(ctx: &Ctx, counts: &mut Counts, slots: &mut Slots) {
     let Some(versions) = ctx.ts.assistance.get(&crate::assist::Kind::Critique) else {
         return;
     };
+    let current = versions.last().map(|r| r.stamp.seq);
     for rec in versions {
         let Output::Critique { critiques } = &rec.assistance.output else {
             continue;
@@ -514,7 +524,9 @@ fn assistant_critiques(ctx: &Ctx, counts: &mut Counts, slots: &mut Slots) {
                     },
                 );
             }
-            if slots.len() == before {
+            // Unlabelled items of a regenerated (superseded) version are
+            // not missing labels.
+            if slots.len() == before && current == Some(rec.stamp.seq) {
                 counts.skip("unlabelled_critique");
             }
         }
