@@ -1,43 +1,90 @@
-//! Export benchmark: a synthetic session of 100,000 events exported to a few
-//! formats. Target: under 1 s per export, memory flat in the record count
-//! (peak RSS is read from /proc/self/status before and after).
+//! Export benchmark: a synthetic session of 100,000 events (override with
+//! CRIT_BENCH_EVENTS) exported to several formats. Target: under 1 s per
+//! export, memory flat in the record count.
+//!
+//! Each export runs in a fresh child process (this binary re-executed with
+//! `--child`), so its peak RSS (VmHWM from /proc/self/status) is its own; a
+//! baseline export that folds everything but writes no record shows what the read and the
+//! fold cost, and every format should sit at that same peak whatever its
+//! record count.
 
 use crit::labels::{export, synthetic, ExportFormat, ExportOptions, Sink};
+use std::path::Path;
+use std::process::Command;
 use std::time::Instant;
 
-fn vm_hwm_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+fn vm_hwm_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
-fn fmt_kib(k: Option<u64>) -> String {
-    k.map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0))
+fn parse_format(name: &str) -> ExportFormat {
+    *ExportFormat::ALL
+        .iter()
+        .find(|f| f.name() == name)
+        .expect("known format")
 }
 
-fn run(dir: &std::path::Path, out_dir: &std::path::Path, format: ExportFormat) {
-    let out = out_dir.join(format!("{}.jsonl", format.name()));
-    let before = vm_hwm_kib();
+/// Child: one export, then "seconds records peak_kib" on stdout. The
+/// baseline keeps every event (same fold) but no verdict passes its
+/// confidence bar, so it writes nothing.
+fn child(dir: &str, format: &str, out: &str, baseline: bool) {
+    let mut opts = ExportOptions::new(parse_format(format));
+    if baseline {
+        opts.filters.min_confidence = Some(101);
+    }
     let start = Instant::now();
-    let mut sink = Sink::file(&out).expect("open output");
-    let manifest =
-        export(&[dir.to_path_buf()], &ExportOptions::new(format), &mut sink).expect("export");
+    let mut sink = Sink::file(Path::new(out)).expect("open output");
+    let m = export(&[dir.into()], &opts, &mut sink).expect("export");
     sink.finish().expect("finish");
     let secs = start.elapsed().as_secs_f64();
+    println!("{secs} {} {}", m.counts.records, vm_hwm_kib());
+}
+
+fn run_child(dir: &Path, out_dir: &Path, format: ExportFormat, baseline: bool) {
+    let out = out_dir.join(format!("{}.jsonl", format.name()));
+    let mut cmd = Command::new(std::env::current_exe().expect("own path"));
+    cmd.arg("--child").arg(dir).arg(format.name()).arg(&out);
+    if baseline {
+        cmd.arg("--baseline");
+    }
+    let res = cmd.output().expect("run child");
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let text = String::from_utf8_lossy(&res.stdout);
+    let f: Vec<f64> = text
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    let (secs, records, kib) = (f[0], f[1], f[2]);
     let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    let label = if baseline {
+        format!("{} (baseline)", format.name())
+    } else {
+        format.name().to_string()
+    };
     println!(
-        "{:<15} {:>8} records {:>8.1} MiB {:>8.3} s {:>10.0} records/s   peak RSS {} -> {}",
-        format.name(),
-        manifest.counts.records,
+        "{label:<26} {records:>7} records {:>6.1} MiB {secs:>7.3} s {:>9.0} records/s  peak RSS {:>6.1} MiB",
         size as f64 / (1024.0 * 1024.0),
-        secs,
-        manifest.counts.records as f64 / secs,
-        fmt_kib(before),
-        fmt_kib(vm_hwm_kib()),
+        if secs > 0.0 { records / secs } else { 0.0 },
+        kib / 1024.0,
     );
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--child") {
+        let baseline = args.iter().any(|a| a == "--baseline");
+        return child(&args[i + 1], &args[i + 2], &args[i + 3], baseline);
+    }
     let events: usize = std::env::var("CRIT_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -46,34 +93,38 @@ fn main() {
     let dir = tmp.path().join("bench");
     let start = Instant::now();
     let n = synthetic::bench_session(&dir, events).expect("build session");
+    let size = std::fs::metadata(dir.join("events.jsonl")).map_or(0, |m| m.len());
     println!(
-        "synthetic session: {n} events, {:.1} MiB, built in {:.2} s; peak RSS {}",
-        std::fs::metadata(dir.join("events.jsonl"))
-            .map(|m| m.len())
-            .unwrap_or(0) as f64
-            / (1024.0 * 1024.0),
-        start.elapsed().as_secs_f64(),
-        fmt_kib(vm_hwm_kib())
+        "synthetic session: {n} events, {:.1} MiB, built in {:.2} s",
+        size as f64 / (1024.0 * 1024.0),
+        start.elapsed().as_secs_f64()
     );
-    let t = Instant::now();
-    let data = crit::session::SessionData::read(&dir).expect("read");
-    let read_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let state = crit::session::fold(&data.tasks, &data.events);
-    println!(
-        "of which: read+parse {:.3} s, fold {:.3} s ({} tasks)",
-        read_s,
-        t.elapsed().as_secs_f64(),
-        state.tasks.len()
-    );
-    drop((state, data));
+    // Baseline first: same read and fold, nothing written.
+    run_child(&dir, tmp.path(), ExportFormat::Reward, true);
     for format in [
         ExportFormat::TrlPreference,
+        ExportFormat::TrlKto,
         ExportFormat::Reward,
         ExportFormat::TrlStepwise,
         ExportFormat::Prm800k,
+        ExportFormat::OpenaiSft,
         ExportFormat::Critiques,
     ] {
-        run(&dir, tmp.path(), format);
+        run_child(&dir, tmp.path(), format, false);
     }
+    breakdown(&dir);
+}
+
+/// Where the time goes, in this process: reading+parsing and folding.
+fn breakdown(dir: &Path) {
+    let t = Instant::now();
+    let data = crit::session::SessionData::read(dir).expect("read");
+    let read = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let state = crit::session::fold(&data.tasks, &data.events);
+    println!(
+        "of each export: read+parse {read:.3} s, fold {:.3} s ({} tasks); the rest is building and writing records",
+        t.elapsed().as_secs_f64(),
+        state.tasks.len()
+    );
 }

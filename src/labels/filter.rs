@@ -104,3 +104,13 @@ pub fn apply(mut events: Vec<Event>, f: &Filters, window: &Window) -> Vec<Event>
     });
     events
 }
+
+/// No export reads the model's raw text (the typed output is there): drop it
+/// before the fold copies every assistance, halving their memory.
+pub fn drop_raw_output(events: &mut [Event]) {
+    for e in events {
+        if let Body::Assistance { assistance, .. } = &mut e.body {
+            assistance.raw = String::new();
+        }
+    }
+}

@@ -303,7 +303,8 @@ pub fn export(sessions: &[PathBuf], opts: &ExportOptions, sink: &mut Sink) -> Re
         });
         let data = data?;
         manifest.add_session(&data, hashes?);
-        let events = filter::apply(data.events, &opts.filters, &window);
+        let mut events = filter::apply(data.events, &opts.filters, &window);
+        filter::drop_raw_output(&mut events);
         let state = crate::session::fold(&data.tasks, &events);
         drop(events);
         let name = data.dir.file_name().map_or_else(
