@@ -29,12 +29,13 @@ META = {
     "evaluator": STR,
     "evaluators": ["list", STR],
     "seq": ["list", INT],
-    "ts": STR,
+    "ts": ["list", STR],
     "arm": (STR, NULL),
     "phase": (("enum", "unaided", "assisted"), NULL),
     "assistance_seq": ["list", INT],
     "model_sha256": ["list", STR],
     "template_sha256": ["list", STR],
+    "prompt_sha256": ["list", STR],
     "source": (SOURCE, NULL),
 }
 

@@ -35,13 +35,6 @@ impl Meta {
         self.stamps.iter().map(|s| s.seq).max().unwrap_or(0)
     }
 
-    fn last_ts(&self) -> &str {
-        self.stamps
-            .iter()
-            .max_by_key(|s| s.seq)
-            .map_or("", |s| s.ts.as_str())
-    }
-
     /// The JSON object written as `meta`.
     pub fn render(
         &self,
@@ -51,9 +44,11 @@ impl Meta {
         evaluators: &[String],
         ts: &TaskState,
     ) -> Value {
-        let mut seq: Vec<u64> = self.stamps.iter().map(|s| s.seq).collect();
-        seq.sort_unstable();
-        let (models, templates) = hashes(&self.assistance, ts);
+        let mut stamps: Vec<&Stamp> = self.stamps.iter().collect();
+        stamps.sort_by_key(|s| s.seq);
+        let seq: Vec<u64> = stamps.iter().map(|s| s.seq).collect();
+        let times: Vec<&str> = stamps.iter().map(|s| s.ts.as_str()).collect();
+        let h = hashes(&self.assistance, ts);
         json!({
             "session": session,
             "task": task,
@@ -61,29 +56,39 @@ impl Meta {
             "evaluator": evaluator,
             "evaluators": evaluators,
             "seq": seq,
-            "ts": self.last_ts(),
+            "ts": times,
             "arm": self.arm,
             "phase": self.phase,
             "assistance_seq": self.assistance,
-            "model_sha256": models,
-            "template_sha256": templates,
+            "model_sha256": h.models,
+            "template_sha256": h.templates,
+            "prompt_sha256": h.prompts,
             "source": self.source,
         })
     }
 }
 
-/// Distinct model and prompt-template SHA-256s of the given assistance.
-fn hashes(seqs: &[u64], ts: &TaskState) -> (Vec<String>, Vec<String>) {
-    let mut models = Vec::new();
-    let mut templates = Vec::new();
+/// Distinct SHA-256s of the assistance a record is about or was made beside.
+#[derive(Default)]
+struct Hashes {
+    models: Vec<String>,
+    /// Prompt templates.
+    templates: Vec<String>,
+    /// Rendered prompts.
+    prompts: Vec<String>,
+}
+
+fn hashes(seqs: &[u64], ts: &TaskState) -> Hashes {
+    let mut h = Hashes::default();
     for seq in seqs {
         if let Some(rec) = ts.find_assistance(*seq) {
             let p = &rec.assistance.provenance;
-            push_unique(&mut models, &p.model.sha256);
-            push_unique(&mut templates, &p.template_sha256);
+            push_unique(&mut h.models, &p.model.sha256);
+            push_unique(&mut h.templates, &p.template_sha256);
+            push_unique(&mut h.prompts, &p.prompt_sha256);
         }
     }
-    (models, templates)
+    h
 }
 
 fn push_unique(v: &mut Vec<String>, s: &str) {

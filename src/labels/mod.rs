@@ -37,8 +37,10 @@
 //!
 //! Unless `--no-meta`, each record has `meta`: `session`, `task`, `kind`,
 //! `evaluator`, `evaluators` (those whose value it carries), `seq` (events it
-//! came from), `ts` (latest of them), `arm`, `phase`, `assistance_seq`,
-//! `model_sha256`, `template_sha256`, `source` (for imported labels).
+//! came from) and `ts` (their times, in the same order), `arm`, `phase`,
+//! `assistance_seq` (the assistance it is about or was made beside) with its
+//! `model_sha256`, `template_sha256` (prompt template) and `prompt_sha256`
+//! (rendered prompt), and `source` (for imported labels).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
