@@ -20,6 +20,9 @@ struct StepPath {
     /// Ratings of alternatives: (step, candidate index) -> rating.
     alternatives: BTreeMap<(usize, usize), i8>,
     stamps: Vec<Stamp>,
+    /// The label event behind each step's and each alternative's rating.
+    step_stamps: BTreeMap<usize, Stamp>,
+    alt_stamps: BTreeMap<(usize, usize), Stamp>,
     assistance: Option<u64>,
     source: Option<Source>,
 }
@@ -89,6 +92,8 @@ fn own_path(ctx: &Ctx, work: &EvaluatorWork) -> Option<StepPath> {
         ratings: vec![None; n],
         alternatives: BTreeMap::new(),
         stamps: Vec::new(),
+        step_stamps: BTreeMap::new(),
+        alt_stamps: BTreeMap::new(),
         assistance: None,
         source: None,
     };
@@ -98,9 +103,13 @@ fn own_path(ctx: &Ctx, work: &EvaluatorWork) -> Option<StepPath> {
             Target::Step {
                 assistance: None,
                 index,
-            } if *index < n => path.ratings[*index] = Some(r),
+            } if *index < n => {
+                path.ratings[*index] = Some(r);
+                path.step_stamps.insert(*index, l.stamp.clone());
+            }
             Target::Alternative { step, index } => {
                 path.alternatives.insert((*step, *index), r);
+                path.alt_stamps.insert((*step, *index), l.stamp.clone());
             }
             _ => continue,
         }
@@ -139,6 +148,8 @@ fn decompose_path(ctx: &Ctx, work: &EvaluatorWork) -> Option<StepPath> {
         ratings: vec![None; steps.len()],
         alternatives: BTreeMap::new(),
         stamps: Vec::new(),
+        step_stamps: BTreeMap::new(),
+        alt_stamps: BTreeMap::new(),
         assistance: Some(seq),
         source: None,
     };
@@ -154,6 +165,7 @@ fn decompose_path(ctx: &Ctx, work: &EvaluatorWork) -> Option<StepPath> {
             if *a == seq && *index < steps.len() {
                 path.ratings[*index] = Some(r);
                 path.stamps.push(l.stamp.clone());
+                path.step_stamps.insert(*index, l.stamp.clone());
             }
         }
     }
@@ -164,10 +176,25 @@ fn meta_for(path: &StepPath, work: &EvaluatorWork) -> Option<Meta> {
     let first = path.stamps.first()?;
     let mut m = Meta::new(LabelKind::Step, first);
     m.stamps = path.stamps.clone();
+    m.stamps.sort_by_key(|s| s.seq);
     m.arm = work.arm.clone();
     m.assistance = path.assistance.into_iter().collect();
     m.source = path.source.clone();
     Some(m)
+}
+
+/// The same meta, naming only the events behind the first `prefix` steps
+/// (and one alternative).
+fn narrowed(meta: &Meta, path: &StepPath, prefix: usize, alt: Option<(usize, usize)>) -> Meta {
+    let mut m = meta.clone();
+    m.stamps = path
+        .step_stamps
+        .range(..prefix)
+        .map(|(_, s)| s.clone())
+        .collect();
+    m.stamps
+        .extend(alt.and_then(|k| path.alt_stamps.get(&k)).cloned());
+    m
 }
 
 /// Is step `i` written by the source's human labeller (counts as correct,
@@ -226,7 +253,7 @@ pub fn stepwise_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
                     evaluator: ev.clone(),
                     key: r.to_string(),
                     record: obj(record),
-                    meta: meta.clone(),
+                    meta: narrowed(&meta, &path, step, Some((step, index))),
                 },
             );
         }
@@ -234,7 +261,8 @@ pub fn stepwise_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
             counts.skip("steps_without_rated_prefix");
             continue;
         }
-        let key = ratings_key(&path);
+        let key = format!("{:?}", &path.ratings[..labels.len()]);
+        let meta = narrowed(&meta, &path, labels.len(), None);
         let record = json!({
             "prompt": prompt,
             "completions": path.texts[..labels.len()],
