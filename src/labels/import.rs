@@ -4,7 +4,8 @@
 //!
 //! All or nothing: the whole input is read and validated first; any bad
 //! line fails the import with `file:line: what is wrong` and nothing is
-//! written. PRM800K, HH-RLHF and MT-Bench human votes are read by the task
+//! written (`skip_invalid` instead leaves bad lines out and reports them).
+//! Events are then appended in one go and fsync'd once. PRM800K, HH-RLHF and MT-Bench human votes are read by the task
 //! readers (`crate::task`), whose meta holds the source labels; crit's own
 //! `critiques` and `trl-preference` exports are parsed here.
 
@@ -49,8 +50,8 @@ impl ImportFormat {
 #[derive(Debug, Default)]
 pub struct Plan {
     pub tasks: Vec<Task>,
-    /// (task id, event body); assistance bodies come before labels on them
-    /// and carry placeholder seqs resolved at append time (see `Pending`).
+    /// In append order; assistance comes before the labels on it, which
+    /// name it by position until its seq is known (see `Pending`).
     pub events: Vec<Pending>,
     /// Bad lines left out (only with `skip_invalid`).
     pub skipped: Vec<LineError>,
