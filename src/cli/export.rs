@@ -91,8 +91,12 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         }
         None => Sink::stdout(),
     };
-    let mut manifest = labels::export(&dirs, &opts, &mut sink).map_err(map_err)?;
-    sink.finish().map_err(map_err)?;
+    let result = labels::export(&dirs, &opts, &mut sink).and_then(|m| sink.finish().map(|_| m));
+    let mut manifest = match result {
+        // `crit export ... | head`: the reader has all it wants.
+        Err(e) if args.output.is_none() && is_broken_pipe(&e) => return Ok(()),
+        other => other.map_err(map_err)?,
+    };
     manifest.output = args.output.as_ref().map(|p| p.display().to_string());
     let manifest_path = args
         .manifest
@@ -103,6 +107,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     }
     eprintln!("{}", summary(&manifest));
     Ok(())
+}
+
+fn is_broken_pipe(e: &labels::LabelError) -> bool {
+    matches!(e, labels::LabelError::Io { error, .. } if error.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// Library errors to exit codes: bad options and bad lines are the user's

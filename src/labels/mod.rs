@@ -232,10 +232,11 @@ impl ExportOptions {
 pub enum LabelError {
     #[error(transparent)]
     Session(#[from] crate::session::SessionError),
-    #[error("{path}: {source}")]
+    /// The cause is in the message (not a `source`), so it prints once.
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("{0}")]
     BadOption(String),
@@ -264,7 +265,7 @@ pub type Result<T> = std::result::Result<T, LabelError>;
 
 pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> LabelError {
     let path = path.into();
-    move |source| LabelError::Io { path, source }
+    move |error| LabelError::Io { path, error }
 }
 
 /// Counters that end up in the manifest.

@@ -50,7 +50,7 @@ impl Sink {
     /// Records go to a temp file next to `path`; `finish` renames it.
     pub fn file(path: &Path) -> Result<Sink> {
         let tmp = temp_path(path);
-        let file = File::create(&tmp).map_err(io_err(&tmp))?;
+        let file = File::create(&tmp).map_err(io_err(path))?;
         Ok(Sink {
             out: BufWriter::with_capacity(1 << 16, Box::new(file)),
             target: Some(Target {
@@ -81,7 +81,7 @@ impl Sink {
         }
         let path = self.display_path();
         serde_json::to_writer(&mut self.out, value)
-            .map_err(|e| io_err(&path)(std::io::Error::other(e)))?;
+            .map_err(|e| io_err(&path)(std::io::Error::from(e)))?;
         self.out.write_all(b"\n").map_err(io_err(&path))
     }
 
