@@ -8,7 +8,7 @@
 use super::{anchor, Check, Critique, Kind, Output, Step};
 use crate::task::Task;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Upper bound on items per output (keeps generation finite).
 pub const MAX_ITEMS: usize = 8;
@@ -25,67 +25,79 @@ pub enum ParseError {
 
 pub type Result<T> = std::result::Result<T, ParseError>;
 
-/// The JSON schema the model's output must follow for `kind`.
-pub fn schema(kind: Kind) -> Value {
+/// The JSON schema the model's output must follow for `kind`, as JSON
+/// text. Property order matters (the grammar follows it: a critique's quote
+/// comes before its comment), so it is written out rather than built with
+/// `json!`, which sorts keys.
+pub fn schema(kind: Kind) -> String {
     let (key, item) = match kind {
         Kind::Critique => ("critiques", critique_item()),
         Kind::Checks => ("checks", check_item()),
         Kind::Decompose => ("steps", step_item()),
     };
-    json!({
-        "type": "object",
-        "properties": {
-            key: {"type": "array", "items": item, "minItems": 1, "maxItems": MAX_ITEMS}
-        },
-        "required": [key],
-        "additionalProperties": false
-    })
+    let array = format!(r#"{{"type":"array","items":{item},"minItems":1,"maxItems":{MAX_ITEMS}}}"#);
+    object(&[(key, array)], &[key])
 }
 
-fn text(max: usize) -> Value {
-    json!({"type": "string", "minLength": 1, "maxLength": max})
+fn object(props: &[(&str, String)], required: &[&str]) -> String {
+    let props: Vec<String> = props
+        .iter()
+        .map(|(k, v)| format!("{}:{v}", Value::from(*k)))
+        .collect();
+    let required: Vec<String> = required
+        .iter()
+        .map(|k| Value::from(*k).to_string())
+        .collect();
+    format!(
+        r#"{{"type":"object","properties":{{{}}},"required":[{}],"additionalProperties":false}}"#,
+        props.join(","),
+        required.join(",")
+    )
 }
 
-fn critique_item() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "quote": text(200),
-            "comment": text(300),
-            "severity": {"enum": ["minor", "major", "critical"]},
-            "category": text(32)
-        },
-        "required": ["quote", "comment", "severity", "category"],
-        "additionalProperties": false
-    })
+fn text(max: usize) -> String {
+    format!(r#"{{"type":"string","minLength":1,"maxLength":{max}}}"#)
 }
 
-fn check_item() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "question": text(200),
-            "method": text(200),
-            "assistant_verdict": {"enum": ["pass", "fail", "unsure"]},
-            "evidence": text(300)
-        },
-        "required": ["question", "method", "assistant_verdict", "evidence"],
-        "additionalProperties": false
-    })
+fn one_of(values: &[&str]) -> String {
+    let values: Vec<String> = values.iter().map(|v| Value::from(*v).to_string()).collect();
+    format!(r#"{{"enum":[{}]}}"#, values.join(","))
 }
 
-fn step_item() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "id": text(8),
-            "text": text(300),
-            "kind": {"enum": ["step", "claim", "subquestion"]},
-            "parent": text(8)
-        },
-        "required": ["id", "text", "kind"],
-        "additionalProperties": false
-    })
+fn critique_item() -> String {
+    object(
+        &[
+            ("quote", text(120)),
+            ("comment", text(240)),
+            ("severity", one_of(&["minor", "major", "critical"])),
+            ("category", text(24)),
+        ],
+        &["quote", "comment", "severity", "category"],
+    )
+}
+
+fn check_item() -> String {
+    object(
+        &[
+            ("question", text(160)),
+            ("method", text(160)),
+            ("assistant_verdict", one_of(&["pass", "fail", "unsure"])),
+            ("evidence", text(240)),
+        ],
+        &["question", "method", "assistant_verdict", "evidence"],
+    )
+}
+
+fn step_item() -> String {
+    object(
+        &[
+            ("id", text(8)),
+            ("text", text(240)),
+            ("kind", one_of(&["step", "claim", "subquestion"])),
+            ("parent", text(8)),
+        ],
+        &["id", "text", "kind"],
+    )
 }
 
 #[derive(Deserialize)]
@@ -270,10 +282,16 @@ mod tests {
     }
 
     #[test]
-    fn schemas_convert_to_grammars() {
+    fn schemas_are_json_in_field_order_and_convert_to_grammars() {
         for kind in Kind::ALL {
-            let g = llama_cpp_2::json_schema_to_grammar(&schema(kind).to_string()).unwrap();
+            let text = schema(kind);
+            let v: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(v["additionalProperties"], false);
+            let g = llama_cpp_2::json_schema_to_grammar(&text).unwrap();
             assert!(g.contains("root"), "{g}");
         }
+        let c = schema(Kind::Critique);
+        assert!(c.find("quote").unwrap() < c.find("comment").unwrap());
+        assert!(c.find("comment").unwrap() < c.find("severity").unwrap());
     }
 }
