@@ -7,9 +7,22 @@ use std::sync::Arc;
 
 pub mod anchor;
 pub mod model;
+pub mod scripted;
 
 /// The kinds of assistance; each has a prompt template in `prompts/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Critique,
