@@ -7,6 +7,7 @@ use std::path::PathBuf;
 pub mod generate;
 pub mod logging;
 pub mod model;
+pub mod review;
 pub mod sessions;
 pub mod show;
 
@@ -34,6 +35,8 @@ pub enum Command {
     Sessions(sessions::Args),
     /// Manage the default model (fetch, path).
     Model(model::Args),
+    /// Review tasks in the terminal UI: label assistance, record verdicts.
+    Review(review::Args),
 }
 
 /// Shared context for subcommands: config and resolved directories.
@@ -84,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => show::run(args, &ctx),
         Command::Sessions(args) => sessions::run(args, &ctx),
         Command::Model(args) => model::run(args, &ctx),
+        Command::Review(args) => review::run(args, &ctx),
     }
 }
 

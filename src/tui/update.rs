@@ -124,6 +124,10 @@ fn view(app: &App, fx: &mut Vec<Effect>, action: ViewAction) {
 fn queue_view(app: &mut App, action: ViewAction) {
     let same = |a: &ViewAction| match (a, &action) {
         (ViewAction::Scrolled { panel: p, .. }, ViewAction::Scrolled { panel: q, .. }) => p == q,
+        // Focus on another piece of assistance is a different fact.
+        (ViewAction::Focused { assistance: x, .. }, ViewAction::Focused { assistance: y, .. }) => {
+            x == y
+        }
         (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
     };
     app.pending_views.retain(|(a, _)| !same(a));
