@@ -711,20 +711,37 @@ fn diff(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
 fn word_diff(old: &str, new: &str, th: &Theme, width: usize) -> Lines {
     let d = similar::TextDiff::from_words(old, new);
     let mut runs: Vec<(String, Style)> = Vec::new();
+    let mut pending: Option<(similar::ChangeTag, String)> = None;
     for ch in d.iter_all_changes() {
-        let v = ch.value();
-        match ch.tag() {
-            similar::ChangeTag::Equal => runs.push((v.to_string(), Style::default())),
-            similar::ChangeTag::Delete => runs.push((
-                format!("[-{v}-]"),
-                th.bad().add_modifier(Modifier::CROSSED_OUT),
-            )),
-            similar::ChangeTag::Insert => {
-                runs.push((format!("{{+{v}+}}"), th.good().add_modifier(Modifier::BOLD)))
+        match &mut pending {
+            Some((tag, buf)) if *tag == ch.tag() => buf.push_str(ch.value()),
+            _ => {
+                if let Some((tag, buf)) = pending.take() {
+                    runs.push(diff_run(tag, buf, th));
+                }
+                pending = Some((ch.tag(), ch.value().to_string()));
             }
         }
     }
+    if let Some((tag, buf)) = pending {
+        runs.push(diff_run(tag, buf, th));
+    }
     styled_wrap(&runs, width)
+}
+
+/// One run of equal, deleted or inserted words.
+fn diff_run(tag: similar::ChangeTag, text: String, th: &Theme) -> (String, Style) {
+    match tag {
+        similar::ChangeTag::Equal => (text, Style::default()),
+        similar::ChangeTag::Delete => (
+            format!("[-{text}-]"),
+            th.bad().add_modifier(Modifier::CROSSED_OUT),
+        ),
+        similar::ChangeTag::Insert => (
+            format!("{{+{text}+}}"),
+            th.good().add_modifier(Modifier::BOLD),
+        ),
+    }
 }
 
 /// Wrap styled runs as one text, keeping each run's style.
