@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub mod anchor;
+pub mod engine;
 pub mod model;
+pub mod prompt;
+pub mod schema;
 pub mod scripted;
 
 /// The kinds of assistance; each has a prompt template in `prompts/`.

@@ -1,10 +1,294 @@
 //! `crit generate`: assistance for every task, recorded in a session.
+//! Resumable: tasks whose kinds are already recorded are skipped.
 
 use super::Ctx;
+use crate::assist::{self, Assistant, EngineSettings, Kind, Request};
+use crate::session::{fold, Body, Session};
+use crate::task::{self, Format, Task};
+use anyhow::Context as _;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Task file (JSONL).
+    pub tasks: PathBuf,
+    /// Input format (detected when omitted).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Import the valid records and report the invalid ones instead of failing.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Session name (under the sessions dir) or directory.
+    #[arg(long)]
+    pub session: String,
+    /// Kinds of assistance to generate.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "critique,checks,decompose")]
+    pub kinds: Vec<Kind>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
 
-pub fn run(_args: Args, _ctx: &Ctx) -> anyhow::Result<()> {
-    anyhow::bail!("generate: not wired yet")
+/// Model and engine options shared by generate, review and bench.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EngineArgs {
+    /// GGUF model file [env: CRIT_MODEL] [default: SmolLM2-135M-Instruct in the cache]
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Base seed; each task and kind derives its own from it.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u32,
+    /// Threads for llama.cpp [default: the machine's cores]
+    #[arg(long)]
+    pub threads: Option<i32>,
+    /// Context size in tokens.
+    #[arg(long)]
+    pub ctx_size: Option<u32>,
+    /// Maximum tokens generated per request.
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Directory of prompt templates [env: CRIT_PROMPTS] [default: built in]
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    pub fn settings(&self, ctx: &Ctx) -> EngineSettings {
+        let mut s = EngineSettings::default();
+        if let Some(t) = self.threads.or(ctx.config.threads) {
+            s.n_threads = t.max(1);
+        }
+        if let Some(n) = self.ctx_size.or(ctx.config.n_ctx) {
+            s.n_ctx = n;
+        }
+        if let Some(n) = self.max_tokens.or(ctx.config.max_tokens) {
+            s.max_tokens = n;
+        }
+        s
+    }
+
+    /// Resolve the model and start the engine thread.
+    pub fn start_engine(
+        &self,
+        ctx: &Ctx,
+        events: assist::EventSender,
+    ) -> anyhow::Result<assist::engine::Engine> {
+        let model = assist::model::resolve(self.model.as_deref(), ctx.config.model.as_deref())?;
+        let prompts = assist::prompt::Prompts::load(self.prompts.as_deref())?;
+        let engine = assist::engine::Engine::start(&model, self.settings(ctx), prompts, events)
+            .with_context(|| format!("loading model {}", model.display()))?;
+        Ok(engine)
+    }
+}
+
+/// Seed for one task and kind: distinct streams, reproducible from the base.
+pub fn derive_seed(base: u32, task_index: usize, kind: Kind) -> u32 {
+    let k = Kind::ALL.iter().position(|x| *x == kind).unwrap_or(0) as u32;
+    base.wrapping_add((task_index as u32).wrapping_mul(3)).wrapping_add(k)
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let loaded = task::load(&args.tasks, args.format, args.skip_invalid)?;
+    report_skipped(&loaded.skipped);
+    if loaded.tasks.is_empty() {
+        return Err(super::BadInput::from_err(format!(
+            "{}: no tasks to generate for",
+            args.tasks.display()
+        )));
+    }
+    let format = loaded.format.unwrap_or(Format::Native);
+    let dir = ctx.session_dir(&args.session);
+    let mut session = Session::create_or_open(
+        &dir,
+        &loaded.tasks,
+        &args.tasks.display().to_string(),
+        format.name(),
+    )?;
+    let work = pending_work(&session, &args.kinds);
+    eprintln!(
+        "session {}: {} tasks, {} already done, {} to generate",
+        dir.display(),
+        session.tasks().len(),
+        session.tasks().len() - work.len(),
+        work.len()
+    );
+    if work.is_empty() {
+        return Ok(());
+    }
+    session.append_durable(Body::Opened {
+        command: "generate".into(),
+        pid: std::process::id(),
+        evaluator: None,
+        protocol: None,
+        guidelines_sha256: None,
+    })?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine = args.engine.start_engine(ctx, tx)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(drive(&mut session, &engine, rx, work, args.engine.seed));
+    session.sync()?;
+    let stats = outcome?;
+    eprintln!(
+        "{} tasks, {} assistance recorded, {} failed, {:.1} tokens/s{}",
+        stats.tasks_done,
+        stats.recorded,
+        stats.failed,
+        stats.tokens_per_sec(),
+        if stats.interrupted {
+            " (interrupted: finished work is kept; run again to resume)"
+        } else {
+            ""
+        }
+    );
+    if stats.interrupted {
+        std::process::exit(130);
+    }
+    Ok(())
+}
+
+fn report_skipped(skipped: &[task::LineError]) {
+    if skipped.is_empty() {
+        return;
+    }
+    eprintln!("skipped {} invalid records:", skipped.len());
+    for e in skipped {
+        eprintln!("  {e}");
+    }
+}
+
+/// (task index, kinds still missing) for each task with something to do.
+fn pending_work(session: &Session, kinds: &[Kind]) -> Vec<(usize, Vec<Kind>)> {
+    let state = fold(session.tasks(), session.events());
+    state
+        .states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, ts)| {
+            let missing: Vec<Kind> = kinds
+                .iter()
+                .copied()
+                .filter(|k| ts.current(*k).is_none())
+                .collect();
+            (!missing.is_empty()).then_some((i, missing))
+        })
+        .collect()
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    tasks_done: usize,
+    recorded: usize,
+    failed: usize,
+    tokens: u64,
+    gen_ms: u64,
+    interrupted: bool,
+}
+
+impl Stats {
+    fn tokens_per_sec(&self) -> f64 {
+        if self.gen_ms == 0 {
+            0.0
+        } else {
+            self.tokens as f64 * 1000.0 / self.gen_ms as f64
+        }
+    }
+}
+
+fn progress_bar(len: usize) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(len as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} tasks  {per_sec:.dim}  {msg}  [{elapsed_precise}]",
+        )
+        .expect("valid template"),
+    );
+    bar
+}
+
+/// Submit one request at a time and record each result as it arrives;
+/// Ctrl-C or SIGTERM cancels the running request and stops.
+async fn drive(
+    session: &mut Session,
+    engine: &dyn Assistant,
+    mut rx: assist::EventReceiver,
+    work: Vec<(usize, Vec<Kind>)>,
+    base_seed: u32,
+) -> anyhow::Result<Stats> {
+    let mut stats = Stats::default();
+    let bar = progress_bar(work.len());
+    use tokio::signal::unix::{signal, SignalKind};
+    // Listeners are made once so a signal between requests is not missed.
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut next_id = 1u64;
+    'tasks: for (index, kinds) in work {
+        let task: Arc<Task> = Arc::new(session.tasks()[index].clone());
+        for kind in kinds {
+            let id = next_id;
+            next_id += 1;
+            engine.submit(Request {
+                id,
+                task: task.clone(),
+                kind,
+                seed: derive_seed(base_seed, index, kind),
+            });
+            let started = Instant::now();
+            let mut tokens = 0u64;
+            loop {
+                let event = tokio::select! {
+                    ev = rx.recv() => ev,
+                    _ = sigint.recv() => { engine.cancel(id); stats.interrupted = true; continue; }
+                    _ = sigterm.recv() => { engine.cancel(id); stats.interrupted = true; continue; }
+                };
+                let Some(event) = event else {
+                    anyhow::bail!("the engine stopped unexpectedly (see the log in {})", crate::paths::log_dir().display());
+                };
+                match event {
+                    assist::Event::Token { .. } => {
+                        tokens += 1;
+                        let secs = started.elapsed().as_secs_f64().max(1e-3);
+                        bar.set_message(format!("{} {}: {:.0} tok/s", task.id, kind.name(), tokens as f64 / secs));
+                    }
+                    assist::Event::Started { .. } => {}
+                    assist::Event::Done { assistance, .. } => {
+                        stats.tokens += assistance.provenance.gen_tokens as u64;
+                        stats.gen_ms += assistance.provenance.gen_ms;
+                        session.append(Body::Assistance {
+                            task: task.id.clone(),
+                            kind,
+                            assistance,
+                        })?;
+                        stats.recorded += 1;
+                        break;
+                    }
+                    assist::Event::Failed { error, .. } => {
+                        session.append(Body::AssistanceFailed {
+                            task: task.id.clone(),
+                            kind,
+                            error: error.clone(),
+                        })?;
+                        bar.println(format!("{} {}: {}", crate::sanitize::sanitize_line(&task.id), kind.name(), crate::sanitize::sanitize_line(&error)));
+                        stats.failed += 1;
+                        break;
+                    }
+                    assist::Event::Cancelled { .. } => break 'tasks,
+                }
+            }
+            if stats.interrupted {
+                break 'tasks;
+            }
+        }
+        session.sync()?;
+        stats.tasks_done += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(stats)
 }

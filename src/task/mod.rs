@@ -3,7 +3,15 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+pub mod detect;
+pub mod gsm8k;
+pub mod halueval;
+pub mod hh_rlhf;
+pub mod mt_bench;
 pub mod native;
+pub mod prm800k;
+
+pub use detect::detect;
 
 /// One thing to evaluate. Pairwise tasks carry `answer_b`; for them `answer`
 /// is answer A.
@@ -49,10 +57,15 @@ impl Task {
 pub enum Format {
     /// crit's own JSONL: {"id","prompt","answer"|"answer_a"+"answer_b","reference"?,"meta"?}
     Native,
+    /// GSM8K example_model_solutions.jsonl: one task per model solution
     Gsm8k,
+    /// PRM800K trajectories or OpenAI's phase-1/2 lines: answer = chosen steps
     Prm800k,
+    /// MT-Bench questions.jsonl (joins model answers next to it) or human pairwise verdicts
     MtBench,
+    /// Anthropic HH-RLHF chosen/rejected transcripts: one pairwise task each
     HhRlhf,
+    /// HaluEval general: user_query + chatgpt_response with a hallucination label
     Halueval,
 }
 
@@ -98,6 +111,8 @@ pub enum TaskError {
     },
     #[error("{path}: {message}")]
     Unrecognized { path: PathBuf, message: String },
+    #[error("{path}: the file is empty (no JSON lines, so no tasks)")]
+    Empty { path: PathBuf },
 }
 
 fn render_invalid(errors: &[LineError], total: usize) -> String {
@@ -129,7 +144,7 @@ pub struct Loaded {
 pub fn load(path: &Path, format: Option<Format>, skip_invalid: bool) -> Result<Loaded> {
     let format = match format {
         Some(f) => f,
-        None => native::detect(path)?,
+        None => detect(path)?,
     };
     let mut loaded = read_format(path, format)?;
     loaded.format = Some(format);
@@ -147,11 +162,12 @@ pub fn load(path: &Path, format: Option<Format>, skip_invalid: bool) -> Result<L
 /// Dispatch to the reader of one format.
 pub fn read_format(path: &Path, format: Format) -> Result<Loaded> {
     match format {
-        Format::Native => native::read(path),
-        other => Err(TaskError::Unrecognized {
-            path: path.to_path_buf(),
-            message: format!("format {} is not supported yet", other.name()),
-        }),
+        Format::Native => native::read_strict(path),
+        Format::Gsm8k => gsm8k::read(path),
+        Format::Prm800k => prm800k::read(path),
+        Format::MtBench => mt_bench::read(path),
+        Format::HhRlhf => hh_rlhf::read(path),
+        Format::Halueval => halueval::read(path),
     }
 }
 
@@ -175,5 +191,17 @@ fn check_duplicates(path: &Path, loaded: &mut Loaded) {
     }
     loaded.tasks = keep;
     loaded.lines = keep_lines;
-    loaded.skipped.sort_by_key(|e| e.line);
+    sort_errors(&mut loaded.skipped);
+}
+
+/// Files in the order they were first reported (the main file before the
+/// ones it joins), each file's errors in line order.
+fn sort_errors(errors: &mut [LineError]) {
+    let mut files: Vec<PathBuf> = Vec::new();
+    for e in errors.iter() {
+        if !files.contains(&e.file) {
+            files.push(e.file.clone());
+        }
+    }
+    errors.sort_by_key(|e| (files.iter().position(|f| *f == e.file), e.line));
 }

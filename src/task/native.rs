@@ -1,8 +1,10 @@
 //! crit's native JSONL task format, and the line-by-line JSONL plumbing that
 //! the other readers share.
 
-use super::{Format, LineError, Loaded, Result, Task, TaskError};
+use super::{Format, LineError, Loaded, Result, Span, Task, TaskError};
 use serde_json::{Map, Value};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 
 /// Read a file as JSONL, calling `parse` on each non-blank line's JSON
@@ -11,52 +13,102 @@ pub fn read_jsonl(
     path: &Path,
     mut parse: impl FnMut(&Map<String, Value>) -> std::result::Result<Vec<Task>, String>,
 ) -> Result<Loaded> {
-    let bytes = std::fs::read(path).map_err(|source| TaskError::Io {
+    read_jsonl_at(path, |obj, _| parse(obj))
+}
+
+/// Like [`read_jsonl`], but `parse` also gets the 1-based line number (for
+/// ids of records that carry none).
+pub fn read_jsonl_at(
+    path: &Path,
+    mut parse: impl FnMut(&Map<String, Value>, usize) -> std::result::Result<Vec<Task>, String>,
+) -> Result<Loaded> {
+    let mut loaded = Loaded::default();
+    loaded.skipped = for_each_object(path, |obj, line| {
+        for task in parse(&obj, line)? {
+            loaded.tasks.push(task);
+            loaded.lines.push(line);
+        }
+        Ok(())
+    })?;
+    Ok(loaded)
+}
+
+/// Stream `path` line by line (one line in memory at a time, so huge files
+/// are fine), calling `visit` on each non-blank line's JSON object. Returns
+/// every bad line: invalid UTF-8, invalid JSON, non-object, or `visit`'s
+/// error. A file with no non-blank line at all is [`TaskError::Empty`].
+pub fn for_each_object(
+    path: &Path,
+    mut visit: impl FnMut(Map<String, Value>, usize) -> std::result::Result<(), String>,
+) -> Result<Vec<LineError>> {
+    let io = |source| TaskError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    let mut loaded = Loaded::default();
-    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
-        let line = i + 1;
-        let err = |message: String| LineError {
-            file: path.to_path_buf(),
-            line,
-            message,
-        };
-        let text = match std::str::from_utf8(raw) {
-            Ok(t) => t.trim_end_matches('\r'),
-            Err(e) => {
-                loaded
-                    .skipped
-                    .push(err(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
-                continue;
-            }
-        };
-        if text.trim().is_empty() {
-            continue;
+    };
+    let mut reader = BufReader::new(File::open(path).map_err(io)?);
+    let mut errors = Vec::new();
+    let mut raw = Vec::new();
+    let mut line = 0;
+    let mut any = false;
+    loop {
+        raw.clear();
+        if reader.read_until(b'\n', &mut raw).map_err(io)? == 0 {
+            break;
         }
-        let value: Value = match serde_json::from_str(text) {
-            Ok(v) => v,
-            Err(e) => {
-                loaded.skipped.push(err(format!("invalid JSON: {e}")));
-                continue;
-            }
-        };
-        let Value::Object(obj) = value else {
-            loaded.skipped.push(err("expected a JSON object".into()));
+        line += 1;
+        let Some(obj) = parse_line(&raw) else {
             continue;
         };
-        match parse(&obj) {
-            Ok(tasks) => {
-                for task in tasks {
-                    loaded.tasks.push(task);
-                    loaded.lines.push(line);
-                }
-            }
-            Err(message) => loaded.skipped.push(err(message)),
+        any = true;
+        if let Err(message) = obj.and_then(|obj| visit(obj, line)) {
+            errors.push(LineError {
+                file: path.to_path_buf(),
+                line,
+                message,
+            });
         }
     }
-    Ok(loaded)
+    if !any {
+        return Err(TaskError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(errors)
+}
+
+pub(crate) type LineResult = std::result::Result<Map<String, Value>, String>;
+
+/// serde_json says "at line 1 column N" (its line is always 1 here, which
+/// would contradict the file line we report), so keep just the column.
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let what = text
+        .rsplit_once(" at line ")
+        .map_or(text.as_str(), |(w, _)| w);
+    format!("invalid JSON at column {}: {what}", e.column())
+}
+
+/// One raw line: `None` if blank, else the object or what is wrong.
+pub(crate) fn parse_line(raw: &[u8]) -> Option<LineResult> {
+    let text = match std::str::from_utf8(raw) {
+        Ok(t) => t,
+        Err(e) => return Some(Err(format!("invalid UTF-8 at byte {}", e.valid_up_to()))),
+    };
+    // A BOM (Windows editors) is not part of the JSON.
+    let text = text
+        .trim_end_matches(['\n', '\r'])
+        .trim_start_matches('\u{feff}');
+    if text.trim().is_empty() {
+        return None;
+    }
+    Some(match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(obj)) => Ok(obj),
+        Ok(other) => Err(format!(
+            "expected a JSON object, found {}",
+            type_name(&other)
+        )),
+        Err(e) => Err(json_error(&e)),
+    })
 }
 
 /// A required string field; `what` names it in the message.
@@ -104,6 +156,94 @@ pub fn non_empty(key: &str, text: String) -> std::result::Result<String, String>
     }
 }
 
+/// A required integer field.
+pub fn req_int(obj: &Map<String, Value>, key: &str) -> std::result::Result<i64, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Err(format!("missing field \"{key}\"")),
+        Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or_default()),
+        Some(other) => Err(format!(
+            "field \"{key}\" must be an integer, found {}",
+            describe(other)
+        )),
+    }
+}
+
+/// An optional integer field (absent or null = `None`).
+pub fn opt_int(obj: &Map<String, Value>, key: &str) -> std::result::Result<Option<i64>, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => req_int(obj, key).map(Some),
+    }
+}
+
+/// A required boolean field.
+pub fn req_bool(obj: &Map<String, Value>, key: &str) -> std::result::Result<bool, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Err(format!("missing field \"{key}\"")),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(format!(
+            "field \"{key}\" must be a boolean, found {}",
+            type_name(other)
+        )),
+    }
+}
+
+/// A required object field.
+pub fn req_obj<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+) -> std::result::Result<&'a Map<String, Value>, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Err(format!("missing field \"{key}\"")),
+        Some(Value::Object(m)) => Ok(m),
+        Some(other) => Err(format!(
+            "field \"{key}\" must be an object, found {}",
+            type_name(other)
+        )),
+    }
+}
+
+/// A required array field.
+pub fn req_array<'a>(
+    obj: &'a Map<String, Value>,
+    key: &str,
+) -> std::result::Result<&'a Vec<Value>, String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Err(format!("missing field \"{key}\"")),
+        Some(Value::Array(a)) => Ok(a),
+        Some(other) => Err(format!(
+            "field \"{key}\" must be an array, found {}",
+            type_name(other)
+        )),
+    }
+}
+
+/// Prefix a field error with where the object sits (`steps[3]`), turning
+/// `field "x" ...` into `field "steps[3].x" ...`.
+pub fn within(path: &str, message: String) -> String {
+    match message.split_once("field \"") {
+        Some((head, rest)) => format!("{head}field \"{path}.{rest}"),
+        None => format!("{path}: {message}"),
+    }
+}
+
+/// A value's type, and the value itself when it is a short scalar.
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Number(n) => format!("{n}"),
+        other => type_name(other).to_string(),
+    }
+}
+
+/// Like [`non_empty`] for the text being judged, so the message says so.
+pub fn non_empty_answer(key: &str, text: String) -> std::result::Result<String, String> {
+    if text.trim().is_empty() {
+        Err(format!("empty answer (field \"{key}\" is blank)"))
+    } else {
+        Ok(text)
+    }
+}
+
 pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -120,11 +260,11 @@ pub fn parse_native(obj: &Map<String, Value>) -> std::result::Result<Task, Strin
     let id = req_id(obj, "id")?;
     let prompt = non_empty("prompt", req_str(obj, "prompt")?)?;
     let (answer, answer_b) = if obj.contains_key("answer_a") || obj.contains_key("answer_b") {
-        let a = non_empty("answer_a", req_str(obj, "answer_a")?)?;
-        let b = non_empty("answer_b", req_str(obj, "answer_b")?)?;
+        let a = non_empty_answer("answer_a", req_str(obj, "answer_a")?)?;
+        let b = non_empty_answer("answer_b", req_str(obj, "answer_b")?)?;
         (a, Some(b))
     } else {
-        (non_empty("answer", req_str(obj, "answer")?)?, None)
+        (non_empty_answer("answer", req_str(obj, "answer")?)?, None)
     };
     let meta = match obj.get("meta") {
         None | Some(Value::Null) => Map::new(),
@@ -138,10 +278,12 @@ pub fn parse_native(obj: &Map<String, Value>) -> std::result::Result<Task, Strin
     };
     let steps = match obj.get("steps") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            serde_json::from_value(v.clone())
-                .map_err(|e| format!("field \"steps\" must be a list of {{start,end}}: {e}"))?,
-        ),
+        Some(v) => {
+            let spans: Vec<Span> = serde_json::from_value(v.clone())
+                .map_err(|e| format!("field \"steps\" must be a list of {{start,end}}: {e}"))?;
+            check_spans(&answer, &spans)?;
+            Some(spans)
+        }
     };
     Ok(Task {
         id,
@@ -154,8 +296,18 @@ pub fn parse_native(obj: &Map<String, Value>) -> std::result::Result<Task, Strin
     })
 }
 
-pub fn read(path: &Path) -> Result<Loaded> {
+/// Read a native file; an empty file is [`TaskError::Empty`] (user input).
+pub fn read_strict(path: &Path) -> Result<Loaded> {
     read_jsonl(path, |obj| parse_native(obj).map(|t| vec![t]))
+}
+
+/// Read a native file where an empty file simply holds no tasks (session
+/// snapshots of an empty task set).
+pub fn read(path: &Path) -> Result<Loaded> {
+    match read_strict(path) {
+        Err(TaskError::Empty { .. }) => Ok(Loaded::default()),
+        other => other,
+    }
 }
 
 /// Write tasks in native form (used for session snapshots).
@@ -184,8 +336,79 @@ pub fn to_native_line(task: &Task) -> String {
     Value::Object(obj).to_string()
 }
 
-/// Guess the format from the first JSON object's keys.
+/// Step spans must lie in the answer, in order, on character boundaries,
+/// so that slicing never panics and steps never overlap.
+pub fn check_spans(answer: &str, spans: &[Span]) -> std::result::Result<(), String> {
+    let mut prev_end = 0;
+    for (i, s) in spans.iter().enumerate() {
+        if s.start > s.end || s.end > answer.len() {
+            return Err(format!(
+                "steps[{i}] = {}..{} is outside the answer ({} bytes)",
+                s.start,
+                s.end,
+                answer.len()
+            ));
+        }
+        if !answer.is_char_boundary(s.start) || !answer.is_char_boundary(s.end) {
+            return Err(format!(
+                "steps[{i}] = {}..{} splits a character",
+                s.start, s.end
+            ));
+        }
+        if s.start < prev_end {
+            return Err(format!(
+                "steps[{i}] overlaps or precedes the step before it"
+            ));
+        }
+        prev_end = s.end;
+    }
+    Ok(())
+}
+
+/// Guess the format from the first JSON object's keys (see [`super::detect`]).
 pub fn detect(path: &Path) -> Result<Format> {
-    let _ = path;
-    Ok(Format::Native)
+    super::detect::detect(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_must_be_ordered_in_bounds_and_on_char_boundaries() {
+        let span = |start, end| Span { start, end };
+        assert!(check_spans("héllo", &[span(0, 1), span(1, 3), span(3, 6)]).is_ok());
+        assert!(check_spans("héllo", &[span(0, 2)])
+            .unwrap_err()
+            .contains("splits"));
+        assert!(check_spans("abc", &[span(2, 1)])
+            .unwrap_err()
+            .contains("outside"));
+        assert!(check_spans("abc", &[span(0, 2), span(1, 3)])
+            .unwrap_err()
+            .contains("overlaps"));
+    }
+
+    #[test]
+    fn blank_lines_are_skipped_and_bad_ones_described() {
+        assert!(parse_line(b"  \r\n").is_none());
+        assert_eq!(
+            parse_line(b"[1]").unwrap().unwrap_err(),
+            "expected a JSON object, found an array"
+        );
+        assert_eq!(
+            parse_line(b"{\"a\":}").unwrap().unwrap_err(),
+            "invalid JSON at column 6: expected value"
+        );
+        assert!(parse_line("\u{feff}{}".as_bytes()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn within_prefixes_the_field_path() {
+        assert_eq!(
+            within("a[1]", "missing field \"x\"".into()),
+            "missing field \"a[1].x\""
+        );
+        assert_eq!(within("a", "odd".into()), "a: odd");
+    }
 }

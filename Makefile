@@ -1,0 +1,40 @@
+# crit: `make demo` runs the main job on the default model, `make test` runs
+# every test. Both install what is missing first. One cargo profile
+# (release) serves build, tests, demo and benchmarks, so llama.cpp is
+# compiled once.
+
+CARGO ?= cargo
+BIN := target/release/crit
+DEMO_TASKS ?= data/demo.jsonl
+DEMO_SESSION ?= demo
+
+.PHONY: all deps build model demo test bench fmt lint
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(CARGO) build --release
+
+model: build
+	@$(BIN) model fetch >/dev/null
+
+demo: model
+	$(BIN) review $(DEMO_TASKS) --session $(DEMO_SESSION)
+
+test: model
+	$(CARGO) test --release
+
+bench: model
+	$(BIN) bench
+	$(CARGO) bench --bench export
+	$(CARGO) bench --bench render
+
+
+fmt:
+	$(CARGO) fmt
+
+lint:
+	$(CARGO) clippy --release --all-targets -- -D warnings

@@ -1,0 +1,261 @@
+//! The llama.cpp engine on the real default model. The model is loaded once
+//! and shared; sampling uses a fixed seed; assertions are about structure,
+//! never prose. These tests never skip: a missing model fails with the
+//! message from `model::resolve` (run `crit model fetch` / `make model`).
+
+use crit::assist::engine::Engine;
+use crit::assist::prompt::Prompts;
+use crit::assist::{model, Assistant, EngineSettings, Event, Kind, Output, Request};
+use crit::task::Task;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+type Routes = Arc<Mutex<HashMap<u64, mpsc::Sender<Event>>>>;
+
+/// An engine plus a router that hands each request's events to its test.
+struct Harness {
+    engine: Engine,
+    routes: Routes,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn model_path() -> PathBuf {
+    model::resolve(None, None).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn start(settings: EngineSettings) -> Harness {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine =
+        Engine::start(&model_path(), settings, Prompts::builtin(), tx).expect("engine starts");
+    let routes: Routes = Arc::default();
+    let r = routes.clone();
+    std::thread::spawn(move || {
+        while let Some(ev) = rx.blocking_recv() {
+            if let Some(tx) = r.lock().unwrap().get(&ev.id()) {
+                let _ = tx.send(ev);
+            }
+        }
+    });
+    Harness { engine, routes }
+}
+
+fn shared() -> &'static Harness {
+    static H: OnceLock<Harness> = OnceLock::new();
+    H.get_or_init(|| {
+        start(EngineSettings {
+            n_ctx: 2048,
+            max_tokens: 512,
+            ..EngineSettings::default()
+        })
+    })
+}
+
+impl Harness {
+    fn submit(&self, task: &Arc<Task>, kind: Kind) -> (u64, mpsc::Receiver<Event>) {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel();
+        self.routes.lock().unwrap().insert(id, tx);
+        self.engine.submit(Request {
+            id,
+            task: task.clone(),
+            kind,
+            seed: 42,
+        });
+        (id, rx)
+    }
+
+    /// All events of one request, up to and including the terminal one.
+    fn run(&self, task: &Arc<Task>, kind: Kind) -> Vec<Event> {
+        let (_, rx) = self.submit(task, kind);
+        collect(&rx)
+    }
+}
+
+fn collect(rx: &mpsc::Receiver<Event>) -> Vec<Event> {
+    let mut events = Vec::new();
+    loop {
+        let ev = rx
+            .recv_timeout(Duration::from_secs(300))
+            .expect("engine answers within 5 minutes");
+        let last = matches!(
+            ev,
+            Event::Done { .. } | Event::Failed { .. } | Event::Cancelled { .. }
+        );
+        events.push(ev);
+        if last {
+            return events;
+        }
+    }
+}
+
+fn gsm8k_tasks() -> Vec<Arc<Task>> {
+    let text = include_str!("../data/bench_tasks.jsonl");
+    text.lines()
+        .map(|l| Arc::new(serde_json::from_str::<Task>(l).expect("bench task parses")))
+        .collect()
+}
+
+fn done(events: &[Event]) -> &crit::assist::Assistance {
+    match events.last() {
+        Some(Event::Done { assistance, .. }) => assistance,
+        other => panic!("expected Done, got {other:?}"),
+    }
+}
+
+fn check_provenance(a: &crit::assist::Assistance, kind: Kind) {
+    let p = &a.provenance;
+    assert_eq!(p.model.sha256.len(), 64);
+    assert_eq!(p.model.file_name, model::DEFAULT_FILE);
+    assert!(p.model.size > 0);
+    assert_eq!(p.template_name, kind.name());
+    assert_eq!(p.template_sha256.len(), 64);
+    assert_eq!(p.prompt_sha256.len(), 64);
+    assert!(p.prompt_tokens > 0 && p.gen_tokens > 0);
+    assert!(p.n_threads > 0 && p.n_ctx > 0 && p.max_tokens > 0);
+    assert_eq!(p.seed, 42);
+    assert_eq!(p.crit_version, crit::VERSION);
+    assert!(p.sampler.grammar);
+}
+
+#[test]
+fn every_kind_parses_into_its_type_with_complete_provenance() {
+    let h = shared();
+    let task = gsm8k_tasks()[0].clone();
+    for kind in Kind::ALL {
+        let events = h.run(&task, kind);
+        assert!(
+            matches!(
+                events[0],
+                Event::Started {
+                    truncated: None,
+                    ..
+                }
+            ),
+            "{:?}",
+            events[0]
+        );
+        let a = done(&events);
+        assert_eq!(a.output.kind(), kind);
+        assert!(!a.output.is_empty(), "{kind:?}: {}", a.raw);
+        check_provenance(a, kind);
+        // The streamed tokens are exactly the raw text.
+        let streamed: String = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Token { text, .. } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(streamed, a.raw);
+        // The raw text re-parses to the same output.
+        let reparsed = crit::assist::schema::parse(kind, &a.raw, &task).unwrap();
+        assert_eq!(reparsed, a.output);
+    }
+}
+
+#[test]
+fn quotes_are_anchored_exactly_or_marked_unanchored() {
+    let h = shared();
+    for task in gsm8k_tasks() {
+        let events = h.run(&task, Kind::Critique);
+        let a = done(&events);
+        let Output::Critique { critiques } = &a.output else {
+            panic!("critique output expected")
+        };
+        for c in critiques {
+            if let Some(span) = c.span {
+                let region = &task.answer[span.start..span.end];
+                assert_eq!(
+                    crit::assist::anchor::find(region, &c.quote),
+                    Some(crit::task::Span {
+                        start: 0,
+                        end: region.len()
+                    }),
+                    "span covers the quote {:?}, got {region:?}",
+                    c.quote
+                );
+            } else {
+                assert!(crit::assist::anchor::find(&task.answer, &c.quote).is_none());
+            }
+        }
+    }
+}
+
+#[test]
+fn long_answer_is_truncated_visibly() {
+    let h = start(EngineSettings {
+        n_ctx: 1536,
+        max_tokens: 512,
+        ..EngineSettings::default()
+    });
+    let mut task = (*gsm8k_tasks()[0]).clone();
+    let line = "She has 16 - 3 = 13 eggs left and sells them for 2 dollars each. ";
+    task.answer = line.repeat(40_000 / line.len() + 1);
+    let total = task.answer.len();
+    assert!(total >= 40_000);
+    let task = Arc::new(task);
+    let events = h.run(&task, Kind::Checks);
+    let Event::Started {
+        truncated: Some(t),
+        prompt_tokens,
+        ..
+    } = &events[0]
+    else {
+        panic!("expected a truncated start, got {:?}", events[0]);
+    };
+    assert_eq!(t.total_bytes, total);
+    assert!(t.kept_bytes > 0 && t.kept_bytes < total);
+    assert!(*prompt_tokens as usize <= 1536 - 512);
+    match events.last().unwrap() {
+        Event::Done { assistance, .. } => assert_eq!(assistance.truncated.as_ref(), Some(t)),
+        Event::Failed { error, .. } => assert!(error.contains("max_tokens"), "{error}"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn cancel_mid_generation_then_serve_the_next_request() {
+    let h = shared();
+    let task = gsm8k_tasks()[1].clone();
+    let (id, rx) = h.submit(&task, Kind::Decompose);
+    // Wait for generation to be under way, then cancel.
+    loop {
+        match rx.recv_timeout(Duration::from_secs(300)).expect("events") {
+            Event::Token { .. } => break,
+            Event::Started { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    h.engine.cancel(id);
+    let rest = collect(&rx);
+    assert!(
+        matches!(rest.last(), Some(Event::Cancelled { id: i }) if *i == id),
+        "{rest:?}"
+    );
+
+    // A queued request cancelled before it starts never starts.
+    let (_, rx_a) = h.submit(&task, Kind::Checks);
+    let (id_b, rx_b) = h.submit(&task, Kind::Checks);
+    h.engine.cancel(id_b);
+    let b = collect(&rx_b);
+    assert!(matches!(b.as_slice(), [Event::Cancelled { .. }]), "{b:?}");
+    let a = collect(&rx_a);
+    assert_eq!(done(&a).output.kind(), Kind::Checks);
+}
+
+#[test]
+fn bad_model_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("not-a-model.gguf");
+    std::fs::write(&path, b"this is not a gguf file").unwrap();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let err = Engine::start(&path, EngineSettings::default(), Prompts::builtin(), tx)
+        .err()
+        .expect("loading garbage fails")
+        .to_string();
+    assert!(err.contains("not-a-model.gguf"), "{err}");
+}
