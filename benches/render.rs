@@ -48,7 +48,12 @@ fn fifty_critiques(answer: &str) -> Vec<Critique> {
 }
 
 fn event(seq: u64, body: Body) -> Event {
-    Event { v: SCHEMA_VERSION, seq, ts: now_utc(), body }
+    Event {
+        v: SCHEMA_VERSION,
+        seq,
+        ts: now_utc(),
+        body,
+    }
 }
 
 fn task() -> Task {
@@ -59,7 +64,12 @@ fn task() -> Task {
 }
 
 fn opts() -> Options {
-    Options { evaluator: "bench".into(), session_name: "bench".into(), prefetch: 0, ..Options::default() }
+    Options {
+        evaluator: "bench".into(),
+        session_name: "bench".into(),
+        prefetch: 0,
+        ..Options::default()
+    }
 }
 
 fn render_bench() {
@@ -70,17 +80,37 @@ fn render_bench() {
         scripted::default_output(&task, Kind::Checks),
         scripted::default_output(&task, Kind::Decompose),
     ];
-    let mut events = vec![event(1, Body::SessionCreated {
-        crit_version: "bench".into(),
-        source_path: "-".into(),
-        source_format: "native".into(),
-        tasks_sha256: "0".repeat(64),
-        task_count: 1,
-    })];
+    let mut events = vec![event(
+        1,
+        Body::SessionCreated {
+            crit_version: "bench".into(),
+            source_path: "-".into(),
+            source_format: "native".into(),
+            tasks_sha256: "0".repeat(64),
+            task_count: 1,
+        },
+    )];
     for (i, output) in outputs.into_iter().enumerate() {
-        let req = Request { id: 0, task: Arc::new(task.clone()), kind: output.kind(), seed: 1 };
-        let a = Assistance { raw: String::new(), provenance: provenance(&req, 0), truncated: None, output };
-        events.push(event(2 + i as u64, Body::Assistance { task: "big".into(), kind: req.kind, assistance: Box::new(a) }));
+        let req = Request {
+            id: 0,
+            task: Arc::new(task.clone()),
+            kind: output.kind(),
+            seed: 1,
+        };
+        let a = Assistance {
+            raw: String::new(),
+            provenance: provenance(&req, 0),
+            truncated: None,
+            output,
+        };
+        events.push(event(
+            2 + i as u64,
+            Body::Assistance {
+                task: "big".into(),
+                kind: req.kind,
+                assistance: Box::new(a),
+            },
+        ));
     }
     let mut app = App::new(opts(), vec![task], events);
     app.size = ratatui::layout::Rect::new(0, 0, 200, 60);
@@ -114,7 +144,10 @@ fn render_bench() {
 }
 
 fn key(c: char) -> crossterm::event::KeyEvent {
-    crossterm::event::KeyEvent::new(crossterm::event::KeyCode::Char(c), crossterm::event::KeyModifiers::NONE)
+    crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char(c),
+        crossterm::event::KeyModifiers::NONE,
+    )
 }
 
 fn ms(d: Duration) -> f64 {
@@ -126,17 +159,30 @@ fn ms(d: Duration) -> f64 {
 fn stall_bench() {
     let task = task();
     let mut map = BTreeMap::new();
-    map.insert(Kind::Critique, Output::Critique { critiques: fifty_critiques(&task.answer) });
-    let config = ScriptConfig { token_delay: Duration::from_micros(100), token_chars: 4, script: fixed(map), fail: vec![] };
+    map.insert(
+        Kind::Critique,
+        Output::Critique {
+            critiques: fifty_critiques(&task.answer),
+        },
+    );
+    let config = ScriptConfig {
+        token_delay: Duration::from_micros(100),
+        token_chars: 4,
+        script: fixed(map),
+        fail: vec![],
+    };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let assistant = Box::new(Scripted::with_config(tx, config));
-    let events = vec![event(1, Body::SessionCreated {
-        crit_version: "bench".into(),
-        source_path: "-".into(),
-        source_format: "native".into(),
-        tasks_sha256: "0".repeat(64),
-        task_count: 1,
-    })];
+    let events = vec![event(
+        1,
+        Body::SessionCreated {
+            crit_version: "bench".into(),
+            source_path: "-".into(),
+            source_format: "native".into(),
+            tasks_sha256: "0".repeat(64),
+            task_count: 1,
+        },
+    )];
     let mut app = App::new(opts(), vec![task], events);
     let mut drv = Driver::new(None, Some(assistant), rx, driver::real_clock());
     let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();

@@ -25,7 +25,12 @@ pub struct Args {
     #[arg(long)]
     pub session: String,
     /// Kinds of assistance to generate.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "critique,checks,decompose")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "critique,checks,decompose"
+    )]
     pub kinds: Vec<Kind>,
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -86,7 +91,8 @@ impl EngineArgs {
 /// Seed for one task and kind: distinct streams, reproducible from the base.
 pub fn derive_seed(base: u32, task_index: usize, kind: Kind) -> u32 {
     let k = Kind::ALL.iter().position(|x| *x == kind).unwrap_or(0) as u32;
-    base.wrapping_add((task_index as u32).wrapping_mul(3)).wrapping_add(k)
+    base.wrapping_add((task_index as u32).wrapping_mul(3))
+        .wrapping_add(k)
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
@@ -199,10 +205,8 @@ impl Stats {
 }
 
 fn progress_bar(len: usize) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(len as u64),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
+    let bar =
+        ProgressBar::with_draw_target(Some(len as u64), indicatif::ProgressDrawTarget::stderr());
     bar.set_style(
         ProgressStyle::with_template(
             "{bar:30} {pos}/{len} tasks  {per_sec:.dim}  {msg}  [{elapsed_precise}]",
@@ -248,13 +252,21 @@ async fn drive(
                     _ = sigterm.recv() => { engine.cancel(id); stats.interrupted = true; continue; }
                 };
                 let Some(event) = event else {
-                    anyhow::bail!("the engine stopped unexpectedly (see the log in {})", crate::paths::log_dir().display());
+                    anyhow::bail!(
+                        "the engine stopped unexpectedly (see the log in {})",
+                        crate::paths::log_dir().display()
+                    );
                 };
                 match event {
                     assist::Event::Token { .. } => {
                         tokens += 1;
                         let secs = started.elapsed().as_secs_f64().max(1e-3);
-                        bar.set_message(format!("{} {}: {:.0} tok/s", task.id, kind.name(), tokens as f64 / secs));
+                        bar.set_message(format!(
+                            "{} {}: {:.0} tok/s",
+                            task.id,
+                            kind.name(),
+                            tokens as f64 / secs
+                        ));
                     }
                     assist::Event::Started { .. } => {}
                     assist::Event::Done { assistance, .. } => {
@@ -274,7 +286,12 @@ async fn drive(
                             kind,
                             error: error.clone(),
                         })?;
-                        bar.println(format!("{} {}: {}", crate::sanitize::sanitize_line(&task.id), kind.name(), crate::sanitize::sanitize_line(&error)));
+                        bar.println(format!(
+                            "{} {}: {}",
+                            crate::sanitize::sanitize_line(&task.id),
+                            kind.name(),
+                            crate::sanitize::sanitize_line(&error)
+                        ));
                         stats.failed += 1;
                         break;
                     }

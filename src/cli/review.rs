@@ -18,9 +18,6 @@ pub struct Args {
     /// Task file format (detected when omitted).
     #[arg(long, value_enum)]
     pub format: Option<crate::task::Format>,
-    /// GGUF model for the assistant.
-    #[arg(long)]
-    pub model: Option<PathBuf>,
     /// Review without assistance (manual review only).
     #[arg(long)]
     pub no_assist: bool,
@@ -45,9 +42,8 @@ pub struct Args {
     /// Tasks ahead to generate in the background [default: config review.prefetch].
     #[arg(long)]
     pub prefetch: Option<usize>,
-    /// Base sampling seed for assistance.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u32,
+    #[command(flatten)]
+    pub engine: super::generate::EngineArgs,
     /// Use the scripted assistant (fixed, model-free output) for demos and tests.
     #[arg(long, hide = true)]
     pub scripted: bool,
@@ -149,27 +145,15 @@ fn assistant(
         let a = crate::assist::scripted::Scripted::new(tx);
         return (Some(Box::new(a)), None, "scripted".into());
     }
-    let path =
-        match crate::assist::model::resolve(args.model.as_deref(), ctx.config.model.as_deref()) {
-            Ok(p) => p,
-            Err(e) => return (None, Some(e.to_string()), "no model".into()),
-        };
-    let name = path
-        .file_name()
-        .map_or("model".into(), |n| n.to_string_lossy().into_owned());
-    match start_engine(&path, ctx, tx) {
-        Ok(a) => (Some(a), None, name),
-        Err(e) => (None, Some(e), name),
+    // A missing model or a failed load leaves the UI working for manual
+    // review; the reason is shown in the status line and assistance panel.
+    match args.engine.start_engine(ctx, tx) {
+        Ok(engine) => {
+            let name = engine.model_info().file_name.clone();
+            (Some(Box::new(engine)), None, name)
+        }
+        Err(e) => (None, Some(format!("{e:#}")), "no model".into()),
     }
-}
-
-/// Start the llama.cpp engine. The integrator switches this on when the
-/// `engine` branch (crate::assist::engine) is merged.
-fn start_engine(path: &Path, _ctx: &Ctx, _tx: EventSender) -> Result<Box<dyn Assistant>, String> {
-    Err(format!(
-        "the llama.cpp engine is not in this build yet (model {} found)",
-        path.display()
-    ))
 }
 
 fn read_guidelines(args: &Args) -> anyhow::Result<Option<(String, String)>> {
@@ -222,7 +206,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         guidelines: guidelines.map(|g| g.0),
         no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
         keymap,
-        seed: args.seed,
+        seed: args.engine.seed,
     };
     if data.tasks.is_empty() {
         return Err(BadInput::from_err("the session has no tasks"));

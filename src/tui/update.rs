@@ -234,7 +234,9 @@ fn ensure_assistance(app: &mut App, fx: &mut Vec<Effect>) {
         }
         for kind in Kind::ALL {
             if needs(app, i, kind) {
-                submit(app, i, kind, app.opts.seed, fx);
+                // Same seed as `crit generate` would use for this task/kind.
+                let seed = crate::cli::generate::derive_seed(app.opts.seed, i, kind);
+                submit(app, i, kind, seed, fx);
             }
         }
     }
@@ -887,7 +889,9 @@ fn regenerate(app: &mut App, fx: &mut Vec<Effect>) {
         .iter()
         .filter(|f| f.0 == kind)
         .count();
-    let seed = app.opts.seed.wrapping_add((versions + tries) as u32 + 1);
+    // A fresh seed per attempt, reproducible from the base seed.
+    let base = crate::cli::generate::derive_seed(app.opts.seed, app.current, kind);
+    let seed = base.wrapping_add(0x9E37_79B9u32.wrapping_mul((versions + tries) as u32 + 1));
     let i = app.current;
     submit(app, i, kind, seed, fx);
     app.message = Some(format!("regenerating {} (seed {seed})", kind.name()));
