@@ -31,6 +31,7 @@ bench: model
 	$(BIN) bench
 	$(CARGO) bench --bench export
 	$(CARGO) bench --bench render
+	$(CARGO) bench --bench render
 
 
 fmt:

@@ -698,3 +698,55 @@ fn rebound_keys_drive_the_app() {
     sim.send(key('g'));
     assert_eq!(sim.of_type("label").len(), 1);
 }
+
+fn mouse(kind: crossterm::event::MouseEventKind, column: u16, row: u16) -> Msg {
+    Msg::Mouse(crossterm::event::MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
+#[test]
+fn mouse_clicks_select_critiques_and_tabs_and_wheel_scrolls() {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let mut sim = Sim::new(opts());
+    sim.send(Msg::Start);
+    // 120x40: assistance panel on the right, items 3 rows each from row 2.
+    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 70, 9));
+    assert_eq!(sim.app.selected(), 2);
+    sim.send(mouse(MouseEventKind::ScrollUp, 70, 9));
+    assert_eq!(sim.app.selected(), 1);
+    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 80, 0));
+    assert_eq!(sim.app.tab, Tab::Checks);
+    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 10, 10));
+    assert_eq!(sim.app.focus, crit::tui::state::Focus::Answer);
+}
+
+#[test]
+fn no_color_draws_without_colours() {
+    let mut sim = Sim::new(Options {
+        no_color: true,
+        ..opts()
+    });
+    sim.send(Msg::Start);
+    sim.send(key('1'));
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| f.render_widget(&sim.app, f.area())).unwrap();
+    let buf = term.backend().buffer();
+    use ratatui::style::Color;
+    assert!(buf
+        .content()
+        .iter()
+        .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+    // With colour, something is coloured.
+    sim.app.opts.no_color = false;
+    term.draw(|f| f.render_widget(&sim.app, f.area())).unwrap();
+    assert!(term
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .any(|c| c.fg != Color::Reset));
+}

@@ -148,6 +148,9 @@ pub struct Gen {
     pub text: String,
     pub tokens: u32,
     pub started: bool,
+    /// Prompt size, and whether the answer was cut to fit (from `Started`).
+    pub prompt_tokens: u32,
+    pub truncated: Option<crate::assist::Truncation>,
     pub first_token_ms: Option<u64>,
     pub last_token_ms: u64,
 }

@@ -264,6 +264,8 @@ fn submit(app: &mut App, task: usize, kind: Kind, seed: u32, fx: &mut Vec<Effect
             text: String::new(),
             tokens: 0,
             started: false,
+            prompt_tokens: 0,
+            truncated: None,
             first_token_ms: None,
             last_token_ms: 0,
         },
@@ -283,7 +285,15 @@ fn assist_event(app: &mut App, ev: assist::Event, fx: &mut Vec<Effect>) {
         return; // a request from before a restart of the map; ignore
     };
     match ev {
-        assist::Event::Started { .. } => gen.started = true,
+        assist::Event::Started {
+            prompt_tokens,
+            truncated,
+            ..
+        } => {
+            gen.started = true;
+            gen.prompt_tokens = prompt_tokens;
+            gen.truncated = truncated;
+        }
         assist::Event::Token { text, .. } => {
             gen.tokens += 1;
             gen.first_token_ms.get_or_insert(now);

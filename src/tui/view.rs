@@ -382,6 +382,10 @@ fn assist_content(app: &App, th: &Theme, width: usize) -> (Lines, Vec<Lines>, Li
     }
     let kind = app.tab.kind().unwrap_or(Kind::Critique);
     let mut head = generation_lines(app, th, kind, width);
+    if head.is_empty() {
+        let cur = app.current_assist(kind);
+        head = truncation_lines(cur.and_then(|r| r.assistance.truncated.as_ref()), th);
+    }
     let items = match app.tab {
         Tab::Critiques => critique_items(app, th, width),
         Tab::Checks => check_items(app, th, width),
@@ -419,22 +423,47 @@ fn generation_lines(app: &App, th: &Theme, kind: Kind, width: usize) -> Lines {
         let msg = format!("{} queued: waiting for the model…", kind.name());
         return vec![Line::styled(msg, th.dim())];
     }
+    let mut lines = truncation_lines(g.truncated.as_ref(), th);
+    if g.tokens == 0 {
+        let msg = format!(
+            "{}: reading the prompt ({} tokens)… (Esc cancels)",
+            kind.name(),
+            g.prompt_tokens
+        );
+        lines.push(Line::styled(msg, th.warn()));
+        return lines;
+    }
     let rate = g
         .tokens_per_s()
         .map_or(String::new(), |r| format!(" · {r:.1} tok/s"));
-    let mut lines = vec![Line::styled(
+    lines.push(Line::styled(
         format!(
             "generating {}… {} tokens{rate} (Esc cancels)",
             kind.name(),
             g.tokens
         ),
         th.warn(),
-    )];
+    ));
     let tail = plain_lines(&g.text, width.max(1));
     let skip = tail.len().saturating_sub(3);
     lines.extend(tail.into_iter().skip(skip).map(|l| l.style(th.dim())));
     lines.push(Line::raw(""));
     lines
+}
+
+/// The answer did not fit the model's context: say so, never silently.
+fn truncation_lines(t: Option<&crate::assist::Truncation>, th: &Theme) -> Lines {
+    t.map(|t| {
+        Line::styled(
+            format!(
+                "answer truncated: the model saw {} of {} bytes",
+                t.kept_bytes, t.total_bytes
+            ),
+            th.bad(),
+        )
+    })
+    .into_iter()
+    .collect()
 }
 
 fn empty_lines(app: &App, th: &Theme, kind: Kind, width: usize) -> Lines {
@@ -633,6 +662,14 @@ fn step_items(app: &App, th: &Theme, width: usize) -> Vec<Lines> {
                 Span::styled(covers, th.dim()),
             ])];
             lines.extend(indented(&s.text, width, 5));
+            let covered = s
+                .span
+                .and_then(|sp| app.task().answer.get(sp.start..sp.end));
+            if let Some(c) = covered.filter(|c| c.trim() != s.text.trim()) {
+                let c = truncate(&c.replace('\n', " "), width.saturating_sub(16).max(8));
+                let l = format!("     covers “{}”", text::display(&c));
+                lines.push(Line::styled(l, th.dim()));
+            }
             lines
         })
         .collect()
