@@ -31,7 +31,6 @@ bench: model
 	$(BIN) bench
 	$(CARGO) bench --bench export
 	$(CARGO) bench --bench render
-	$(CARGO) bench --bench render
 
 
 fmt:
