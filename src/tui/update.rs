@@ -83,7 +83,11 @@ pub fn update(app: &mut App, msg: Msg, now_ms: u64) -> Vec<Effect> {
         Msg::Resize(w, h) => app.size = Rect::new(0, 0, w, h),
         Msg::Tick => tick(app, &mut fx),
         Msg::Assist(ev) => assist_event(app, ev, &mut fx),
-        Msg::Appended(ev) => app.apply(ev),
+        Msg::Appended(ev) => {
+            app.apply(ev);
+            // A new version (R) may have fewer items than the old one.
+            clamp_selection(app);
+        }
         Msg::EditorDone(text) => editor_done(app, text, &mut fx),
         Msg::Quit => quit(app, &mut fx),
     }
