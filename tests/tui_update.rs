@@ -750,3 +750,18 @@ fn no_color_draws_without_colours() {
         .iter()
         .any(|c| c.fg != Color::Reset));
 }
+
+#[test]
+fn ctrl_c_quits_from_a_form() {
+    let mut sim = Sim::new(opts());
+    sim.send(Msg::Start);
+    sim.send_all([
+        key('V'),
+        code(KeyCode::Tab),
+        code(KeyCode::Tab),
+        code(KeyCode::Tab),
+    ]);
+    let fx = sim.send(ctrl('c'));
+    assert!(fx.contains(&Effect::Quit));
+    assert!(sim.of_type("verdict").is_empty());
+}

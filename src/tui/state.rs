@@ -532,7 +532,13 @@ impl App {
 
     /// Active time on the current task, recorded plus pending.
     pub fn active_ms(&self) -> u64 {
-        self.work().map_or(0, |w| w.active_ms) + self.pending_active_ms
+        // The time since the last input counts while it is under the idle limit.
+        let live = self
+            .last_input_ms
+            .map(|t| self.now_ms.saturating_sub(t))
+            .filter(|gap| *gap <= self.opts.idle_ms)
+            .unwrap_or(0);
+        self.work().map_or(0, |w| w.active_ms) + self.pending_active_ms + live
     }
 
     pub fn areas(&self) -> Areas {

@@ -353,6 +353,12 @@ fn failed(app: &mut App, id: u64, error: String, fx: &mut Vec<Effect>) {
 
 fn key(app: &mut App, k: KeyEvent, fx: &mut Vec<Effect>) {
     app.message = None;
+    // Ctrl-C leaves from anywhere, even a form (whatever is recorded stays).
+    if k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL) {
+        app.mode = Mode::Normal;
+        quit(app, fx);
+        return;
+    }
     let mode = std::mem::replace(&mut app.mode, Mode::Normal);
     app.mode = match mode {
         Mode::Normal => {
