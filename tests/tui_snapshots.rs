@@ -190,3 +190,13 @@ fn escape_sequences_are_sanitized() {
     assert!(!s.contains('\u{1b}') && !s.contains('\u{7}') && !s.contains('\u{202e}'));
     assert!(s.contains("Hi!\\e]0;pwned\\x07"), "{s}");
 }
+
+#[test]
+fn guidelines_overlay() {
+    let mut sim = started(Options {
+        guidelines: Some("# Rubric\n\nA critique is valid when it names a real flaw.\nNitpicks are true but do not change the verdict.".into()),
+        ..opts()
+    });
+    sim.send(key('g'));
+    both("guidelines", &mut sim);
+}

@@ -765,3 +765,45 @@ fn ctrl_c_quits_from_a_form() {
     assert!(fx.contains(&Effect::Quit));
     assert!(sim.of_type("verdict").is_empty());
 }
+
+#[test]
+fn task_steps_are_rated_without_assistance() {
+    let mut t = task("prm", "Solve x + 1 = 3.", "x + 1 = 3.\nx = 2.");
+    t.steps = Some(vec![
+        crit::task::Span { start: 0, end: 10 },
+        crit::task::Span { start: 11, end: 17 },
+    ]);
+    let mut sim = Sim::with_tasks(opts(), vec![t]);
+    sim.hold = true;
+    let fx = sim.send(Msg::Start);
+    assert!(
+        !fx.iter().any(|f| matches!(
+            f,
+            Effect::Submit {
+                kind: Kind::Decompose,
+                ..
+            }
+        )),
+        "the task brings its own steps"
+    );
+    sim.send_all([key(']'), key(']'), key('1'), key('2')]);
+    assert_eq!(
+        labels(&sim),
+        vec![
+            (
+                Target::Step {
+                    assistance: None,
+                    index: 0
+                },
+                LabelValue::Step { rating: 1 }
+            ),
+            (
+                Target::Step {
+                    assistance: None,
+                    index: 1
+                },
+                LabelValue::Step { rating: -1 }
+            ),
+        ]
+    );
+}
