@@ -133,7 +133,7 @@ fn key_sequence_writes_exact_events() {
         json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "focused", "assistance": 3, "index": 2}}),
         json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "tab_switched", "tab": "checks"}}),
         json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "focused", "assistance": 4, "index": 1}}),
-        json!({"type": "active_time", "task": "t1", "evaluator": "alice", "ms": 12_000}),
+        json!({"type": "active_time", "task": "t1", "evaluator": "alice", "ms": 13_000}),
         json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "task_closed"}}),
         json!({"type": "view", "task": "t2", "evaluator": "alice", "action": {"what": "task_opened", "arm": "assisted"}}),
         json!({"type": "assistance", "task": "t2", "kind": "critique"}),

@@ -458,7 +458,7 @@ fn active_time_pauses_when_idle() {
     });
     sim.send(Msg::Start);
     sim.now = 1_000;
-    sim.send(key('j'));
+    sim.send(key('j')); // 1 s reading since the task opened
     sim.now = 4_000;
     sim.send(key('j')); // 3 s active
     sim.now = 100_000;
@@ -473,7 +473,7 @@ fn active_time_pauses_when_idle() {
             _ => 0,
         })
         .collect();
-    assert_eq!(ms, vec![5_000]);
+    assert_eq!(ms, vec![6_000]);
 }
 
 #[test]

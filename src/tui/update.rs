@@ -106,6 +106,8 @@ pub fn request(app: &App, id: u64, task: usize, kind: Kind, seed: u32) -> Reques
 
 fn start(app: &mut App, fx: &mut Vec<Effect>) {
     app.started = true;
+    // Reading before the first key press is work too.
+    app.last_input_ms = Some(app.now_ms);
     open_task(app, fx);
 }
 
