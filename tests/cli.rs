@@ -47,7 +47,7 @@ fn malformed_tasks_exit_2_with_file_line_and_write_nothing() {
         format!("{f}:3: field \"prompt\" must be a string, found a number"),
         format!("{f}:4: invalid JSON"),
         format!("{f}:5: duplicate id \"a\" (first seen on line 1)"),
-        format!("{f}:6: field \"answer\" is empty"),
+        format!("{f}:6: empty answer (field \"answer\" is blank)"),
     ] {
         assert!(err.contains(&expected), "missing {expected:?} in:\n{err}");
     }
@@ -201,5 +201,192 @@ fn escape_sequences_are_stored_verbatim_and_shown_sanitized() {
     assert!(
         list.contains("esc") && list.contains(" 1 ") && list.contains(" 2 "),
         "{list}"
+    );
+}
+
+fn assistance_events(
+    data: &SessionData,
+) -> Vec<(String, crit::assist::Kind, crit::assist::Assistance)> {
+    data.events
+        .iter()
+        .filter_map(|e| match &e.body {
+            Body::Assistance {
+                task,
+                kind,
+                assistance,
+            } => Some((task.clone(), *kind, (**assistance).clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+#[test]
+fn generate_with_the_real_model_for_three_formats() {
+    use crit::assist::{Kind, Output};
+    let dir = tempfile::tempdir().unwrap();
+    let mut tasks_seen = 0;
+    for (file, format) in [
+        ("tests/fixtures/model/gsm8k.jsonl", "gsm8k"),
+        ("tests/fixtures/model/halueval.jsonl", "halueval"),
+        ("tests/fixtures/model/hh-rlhf.jsonl", "hh-rlhf"),
+    ] {
+        let data = generate_session(dir.path(), file, format, format);
+        tasks_seen += data.tasks.len();
+        let failures: Vec<_> = data
+            .events
+            .iter()
+            .filter(|e| matches!(e.body, Body::AssistanceFailed { .. }))
+            .collect();
+        assert!(failures.is_empty(), "{format}: {failures:?}");
+        let got = assistance_events(&data);
+        assert_eq!(
+            got.len(),
+            data.tasks.len() * 3,
+            "{format}: every task gets 3 kinds"
+        );
+        for (task_id, kind, a) in got {
+            let task = data.tasks.iter().find(|t| t.id == task_id).unwrap();
+            assert_eq!(a.output.kind(), kind);
+            let p = &a.provenance;
+            assert_eq!(p.model.sha256, crit::assist::model::DEFAULT_SHA256);
+            assert_eq!(p.model.file_name, crit::assist::model::DEFAULT_FILE);
+            assert!(p.model.size > 1_000_000);
+            assert!(is_sha256(&p.template_sha256) && is_sha256(&p.prompt_sha256));
+            assert_eq!(p.template_name, kind.name());
+            assert!(p.prompt_tokens > 0 && p.gen_tokens > 0 && p.n_threads > 0 && p.n_ctx > 0);
+            assert_eq!(p.crit_version, crit::VERSION);
+            if let Output::Critique { critiques } = &a.output {
+                for c in critiques {
+                    if let Some(span) = c.span {
+                        let quoted = &task.answer[span.start..span.end];
+                        let norm = |s: &str| {
+                            s.split_whitespace()
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                                .to_lowercase()
+                        };
+                        assert_eq!(norm(quoted), norm(c.quote.trim().trim_matches('"')));
+                    } else {
+                        assert!(crit::assist::anchor::find(&task.answer, &c.quote).is_none());
+                    }
+                }
+            }
+            if kind == Kind::Decompose {
+                assert!(!a.output.is_empty(), "a decomposition has steps");
+            }
+        }
+        // Plain-text view works and has every kind.
+        let out = crit(dir.path()).args(["show", format]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        for k in ["--- critique", "--- checks", "--- decompose"] {
+            assert!(text.contains(k), "{format}: {k} missing in show");
+        }
+    }
+    assert!(tasks_seen >= 5, "at least 5 tasks, got {tasks_seen}");
+}
+
+fn count_assistance(dir: &Path) -> usize {
+    SessionData::read(dir)
+        .map(|d| assistance_events(&d).len())
+        .unwrap_or(0)
+}
+
+#[test]
+fn interrupted_generate_resumes_without_redoing_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/model/gsm8k.jsonl");
+    let session = dir.path().join("resume");
+    let args = [
+        "generate",
+        tasks.to_str().unwrap(),
+        "--session",
+        "resume",
+        "--kinds",
+        "critique",
+    ];
+    let mut child = crit(dir.path())
+        .args(args)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while count_assistance(&session) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no assistance recorded in time"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let done = count_assistance(&session);
+    // Either the run was cut short (130) or it had just finished everything.
+    if done < 4 {
+        assert_eq!(out.status.code(), Some(130), "{err}");
+        assert!(err.contains("interrupted"), "{err}");
+    }
+    // A torn line, as a kill -9 mid-write leaves it, is cut off on resume.
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(session.join("events.jsonl"))
+        .unwrap();
+    f.write_all(br#"{"v":1,"seq":999,"ts":"2026-01-01T00:"#)
+        .unwrap();
+    drop(f);
+    let out = crit(dir.path()).args(args).output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("last line was incomplete"), "{err}");
+    assert!(err.contains(&format!("{done} already done")), "{err}");
+    let data = SessionData::read(&session).unwrap();
+    let mut ids: Vec<String> = assistance_events(&data)
+        .into_iter()
+        .map(|(t, _, _)| t)
+        .collect();
+    ids.sort();
+    let mut expected: Vec<String> = data.tasks.iter().map(|t| t.id.clone()).collect();
+    expected.sort();
+    assert_eq!(ids, expected, "each task exactly once");
+}
+
+#[test]
+fn second_writer_is_refused_with_the_holders_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks_file = write(dir.path(), "t.jsonl", &format!("{GOOD}\n"));
+    let loaded = crit::task::load(&tasks_file, None, false).unwrap();
+    let _held = crit::session::Session::create_or_open(
+        &dir.path().join("busy"),
+        &loaded.tasks,
+        "t",
+        "native",
+    )
+    .unwrap();
+    let out = crit(dir.path())
+        .args([
+            "generate",
+            tasks_file.to_str().unwrap(),
+            "--session",
+            "busy",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "in use by another crit process (pid {})",
+            std::process::id()
+        )),
+        "{err}"
     );
 }
