@@ -807,3 +807,30 @@ fn task_steps_are_rated_without_assistance() {
         ]
     );
 }
+
+#[test]
+fn resume_restores_answer_scroll() {
+    let long = (1..=80)
+        .map(|i| format!("Line {i} of a long answer."))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut sim = Sim::with_tasks(opts(), vec![task("long", "Read this.", &long)]);
+    sim.send(Msg::Start);
+    sim.send_all([
+        code(KeyCode::Tab),
+        code(KeyCode::PageDown),
+        code(KeyCode::PageDown),
+    ]);
+    let scrolled = sim.app.answer_scroll;
+    assert!(scrolled > 0);
+    sim.send(Msg::Quit);
+    let mut again = Sim::with_tasks(opts(), vec![task("long", "Read this.", &long)]);
+    again.app = crit::tui::App::new(
+        opts(),
+        vec![task("long", "Read this.", &long)],
+        sim.log.clone(),
+    );
+    again.send(Msg::Resize(120, 40));
+    again.send(Msg::Start);
+    assert_eq!(again.app.answer_scroll, scrolled);
+}

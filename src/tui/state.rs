@@ -258,6 +258,8 @@ pub struct App {
     pub last_search: String,
     pub started: bool,
     pub quit: bool,
+    /// Answer scroll to restore when the resumed task opens.
+    pub resume_scroll: Option<usize>,
 }
 
 impl App {
@@ -291,6 +293,7 @@ impl App {
             last_search: String::new(),
             started: false,
             quit: false,
+            resume_scroll: None,
         };
         app.resume();
         app
@@ -303,6 +306,7 @@ impl App {
         let mut task = None;
         let mut tab = None;
         let mut focus = None;
+        let mut scroll = None;
         for e in &self.events {
             let Body::View {
                 task: t,
@@ -320,6 +324,10 @@ impl App {
                     task = Some(t.clone());
                     tab = None;
                     focus = None;
+                    scroll = None;
+                }
+                ViewAction::Scrolled { panel, offset } if panel == "answer" => {
+                    scroll = Some(*offset as usize)
                 }
                 ViewAction::TabSwitched { tab: name } => tab = Tab::parse(name),
                 ViewAction::Focused { assistance, index } => focus = Some((*assistance, *index)),
@@ -330,6 +338,7 @@ impl App {
             return;
         };
         self.current = i;
+        self.resume_scroll = scroll;
         if let Some(t) = tab {
             self.tab = t;
         }

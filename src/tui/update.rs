@@ -109,6 +109,9 @@ fn start(app: &mut App, fx: &mut Vec<Effect>) {
     // Reading before the first key press is work too.
     app.last_input_ms = Some(app.now_ms);
     open_task(app, fx);
+    if let Some(offset) = app.resume_scroll.take() {
+        app.answer_scroll = offset;
+    }
 }
 
 fn append(app: &App, fx: &mut Vec<Effect>, body: Body, durable: bool) {

@@ -1002,15 +1002,18 @@ fn help_lines(app: &App) -> Lines {
     let km = &app.opts.keymap;
     let mut lines = vec![
         Line::raw("Every label and verdict is saved the moment you make it. Labels per tab:"),
-        Line::raw("  critiques 1 valid · 2 hallucinated · 3 nitpick;  checks 1 pass · 2 fail · 3 unsure;  steps 1 (+1) · 2 (-1) · 3 (0)"),
+        Line::raw("  critiques: 1 valid · 2 hallucinated · 3 nitpick"),
+        Line::raw("  checks:    1 pass · 2 fail · 3 unsure"),
+        Line::raw("  steps:     1 (+1) · 2 (-1) · 3 (0)"),
         Line::raw(""),
     ];
     for a in Action::ALL {
+        // Keys and what they do first; the config name last (for [keys]).
         lines.push(Line::raw(format!(
-            "  {:<22} {:<20} {}",
+            "  {:<16} {} [{}]",
             km.hint(a),
-            a.name(),
-            a.describe()
+            a.describe(),
+            a.name()
         )));
     }
     lines.push(Line::raw(""));
