@@ -834,3 +834,48 @@ fn resume_restores_answer_scroll() {
     again.send(Msg::Start);
     assert_eq!(again.app.answer_scroll, scrolled);
 }
+
+#[test]
+fn jumping_away_drops_queued_prefetch_without_recording_failures() {
+    let tasks: Vec<_> = (0..6)
+        .map(|i| task(&format!("t{i}"), "Q?", "A. B. C."))
+        .collect();
+    let mut sim = Sim::with_tasks(
+        Options {
+            prefetch: 1,
+            ..opts()
+        },
+        tasks,
+    );
+    sim.hold = true;
+    sim.send(Msg::Start);
+    // Tasks 0-1 queued; move on to task 4.
+    sim.send_all([key('n'), key('n'), key('n'), key('n')]);
+    let cancels: Vec<u64> = sim
+        .effects
+        .iter()
+        .filter_map(|f| match f {
+            Effect::Cancel(id) => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert!(!cancels.is_empty());
+    for id in cancels {
+        sim.send(Msg::Assist(crit::assist::Event::Cancelled { id }));
+    }
+    assert!(
+        sim.of_type("assistance_failed").is_empty(),
+        "dropping is not failing"
+    );
+    assert!(
+        sim.app.gens.values().all(|g| (4..=5).contains(&g.task)),
+        "only the new window is queued"
+    );
+    // Going back resubmits what was dropped.
+    sim.effects.clear();
+    sim.send_all([key('p'), key('p'), key('p'), key('p')]);
+    assert!(sim
+        .effects
+        .iter()
+        .any(|f| matches!(f, Effect::Submit { task: 0, .. })));
+}

@@ -151,6 +151,8 @@ pub struct Gen {
     /// Prompt size, and whether the answer was cut to fit (from `Started`).
     pub prompt_tokens: u32,
     pub truncated: Option<crate::assist::Truncation>,
+    /// Cancelled because the evaluator jumped away (not a failure).
+    pub dropped: bool,
     pub first_token_ms: Option<u64>,
     pub last_token_ms: u64,
 }

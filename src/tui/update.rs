@@ -226,7 +226,26 @@ fn go_to_task(app: &mut App, i: usize, fx: &mut Vec<Effect>) {
     close_task(app, fx);
     app.current = i;
     app.sel = [0; 3];
+    drop_stale_prefetch(app, fx);
     open_task(app, fx);
+}
+
+fn in_window(app: &App, task: usize) -> bool {
+    (app.current..=app.current + app.opts.prefetch).contains(&task)
+}
+
+/// After a jump, queued requests for tasks outside the new window would
+/// make the evaluator wait: cancel them without recording a failure, so
+/// they are submitted again when needed. Running ones finish.
+fn drop_stale_prefetch(app: &mut App, fx: &mut Vec<Effect>) {
+    let current = app.current;
+    let window = current..=current + app.opts.prefetch;
+    for (id, g) in app.gens.iter_mut() {
+        if !g.started && !g.dropped && !window.contains(&g.task) {
+            g.dropped = true;
+            fx.push(Effect::Cancel(*id));
+        }
+    }
 }
 
 /// Submit the missing assistance for the current task and the next
@@ -275,6 +294,7 @@ fn submit(app: &mut App, task: usize, kind: Kind, seed: u32, fx: &mut Vec<Effect
             started: false,
             prompt_tokens: 0,
             truncated: None,
+            dropped: false,
             first_token_ms: None,
             last_token_ms: 0,
         },
@@ -341,6 +361,13 @@ fn failed(app: &mut App, id: u64, error: String, fx: &mut Vec<Effect>) {
     let gen = app.gens.remove(&id).expect("present");
     if app.quit {
         return; // cancelled on the way out: it will be generated next time
+    }
+    if gen.dropped {
+        // Dropped from the queue, not failed; back in view meanwhile?
+        if in_window(app, gen.task) {
+            ensure_assistance(app, fx);
+        }
+        return;
     }
     if gen.task == app.current {
         app.message = Some(format!("{} generation: {error}", gen.kind.name()));
