@@ -722,11 +722,11 @@ fn label(app: &mut App, g: Grade, fx: &mut Vec<Effect>) {
         app.message = Some(hidden_message(app));
         return;
     }
-    if app.item_count(app.tab) == 0 {
+    let i = app.selected();
+    if i >= app.item_count(app.tab) {
         app.message = Some("nothing to label here".into());
         return;
     }
-    let i = app.selected();
     let made = match app.tab {
         Tab::Critiques => label_critique(app, i, g),
         Tab::Checks => label_check(app, i, g),
