@@ -720,8 +720,10 @@ fn mouse_clicks_select_critiques_and_tabs_and_wheel_scrolls() {
     assert_eq!(sim.app.selected(), 1);
     sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 80, 0));
     assert_eq!(sim.app.tab, Tab::Checks);
-    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 10, 10));
+    // Answer text starts at (1, 5): column 6 of its first line is "13".
+    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 6, 5));
     assert_eq!(sim.app.focus, crit::tui::state::Focus::Answer);
+    assert!(sim.app.answer()[sim.app.cursor..].starts_with("13 ="));
 }
 
 #[test]

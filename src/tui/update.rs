@@ -1417,5 +1417,19 @@ fn click(app: &mut App, a: super::layout::Areas, p: Position, _fx: &mut Vec<Effe
         }
     } else if a.answer.contains(p) {
         app.focus = Focus::Answer;
+        click_answer(app, a.answer, p);
+    }
+}
+
+/// Put the answer cursor on the clicked character.
+fn click_answer(app: &mut App, area: Rect, p: Position) {
+    let inner = super::layout::inner(area);
+    if !inner.contains(p) {
+        return;
+    }
+    let lines = app.answer_lines();
+    let row = app.answer_scroll + (p.y - inner.y) as usize;
+    if let Some(line) = lines.get(row) {
+        app.cursor = text::at_column(app.answer(), line, (p.x - inner.x) as usize);
     }
 }
