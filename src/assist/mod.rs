@@ -10,6 +10,7 @@ pub mod engine;
 pub mod model;
 pub mod prompt;
 pub mod schema;
+pub mod scripted;
 
 /// The kinds of assistance; each has a prompt template in `prompts/`.
 #[derive(

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod import;
 pub mod logging;
 pub mod model;
+pub mod review;
 pub mod sessions;
 pub mod show;
 
@@ -36,6 +37,8 @@ pub enum Command {
     Sessions(sessions::Args),
     /// Manage the default model (fetch, path).
     Model(model::Args),
+    /// Review tasks in the terminal UI: label assistance, record verdicts.
+    Review(review::Args),
     /// Export labels to training formats (TRL, OpenAI, PRM800K, HH-RLHF, ...).
     Export(export::Args),
     /// Import existing human labels (PRM800K, HH-RLHF, MT-Bench, crit exports).
@@ -90,6 +93,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => show::run(args, &ctx),
         Command::Sessions(args) => sessions::run(args, &ctx),
         Command::Model(args) => model::run(args, &ctx),
+        Command::Review(args) => review::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
     }

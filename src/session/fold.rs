@@ -142,6 +142,12 @@ impl SessionState {
         self.index_of(task_id).map(|i| &self.states[i])
     }
 
+    /// Fold one more event onto this state. A retraction must forget its
+    /// target, which needs the whole log: callers refold with [`fold`] then.
+    pub fn push(&mut self, event: &Event) {
+        apply(self, event);
+    }
+
     pub fn evaluators(&self) -> Vec<String> {
         let mut set: Vec<String> = self
             .states

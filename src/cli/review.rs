@@ -1,0 +1,236 @@
+//! `crit review`: the evaluator's terminal UI over a session. Arguments are
+//! parsed and validated first, then the session, assistant and terminal
+//! are set up; every judgement is appended to the session as it is made.
+
+use super::{BadInput, Ctx};
+use crate::assist::{Assistant, EventSender};
+use crate::session::{Body, Session, SessionData};
+use crate::tui::{driver, terminal, App, Driver, Keymap, Options, Protocol};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A task file (JSONL or a supported format) or a session name/directory.
+    pub target: String,
+    /// Session name when TARGET is a task file [default: the file's stem].
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Task file format (detected when omitted).
+    #[arg(long, value_enum)]
+    pub format: Option<crate::task::Format>,
+    /// Review without assistance (manual review only).
+    #[arg(long)]
+    pub no_assist: bool,
+    /// Who is evaluating (recorded) [default: config, then $USER].
+    #[arg(long)]
+    pub evaluator: Option<String>,
+    /// assisted | blind-first | unassisted.
+    #[arg(long, default_value = "assisted")]
+    pub protocol: String,
+    /// Randomize the protocol per task among these arms, e.g. assisted,blind-first.
+    #[arg(long, value_delimiter = ',')]
+    pub arms: Vec<String>,
+    /// Seed for drawing arms.
+    #[arg(long, default_value_t = 0)]
+    pub arm_seed: u64,
+    /// Evaluation guidelines shown with `g` (SHA-256 recorded).
+    #[arg(long)]
+    pub guidelines: Option<PathBuf>,
+    /// Open without writing (also works while another crit holds the session).
+    #[arg(long)]
+    pub read_only: bool,
+    /// Tasks ahead to generate in the background [default: config review.prefetch].
+    #[arg(long)]
+    pub prefetch: Option<usize>,
+    #[command(flatten)]
+    pub engine: super::generate::EngineArgs,
+    /// Use the scripted assistant (fixed, model-free output) for demos and tests.
+    #[arg(long, hide = true)]
+    pub scripted: bool,
+}
+
+/// Validated protocol settings.
+struct Protocols {
+    protocol: Protocol,
+    arms: Vec<Protocol>,
+    label: String,
+}
+
+fn parse_protocols(args: &Args) -> anyhow::Result<Protocols> {
+    let bad = |s: &str| {
+        BadInput::from_err(format!(
+            "unknown protocol {s:?}: use assisted, blind-first or unassisted"
+        ))
+    };
+    let protocol = Protocol::parse(&args.protocol).ok_or_else(|| bad(&args.protocol))?;
+    let arms = args
+        .arms
+        .iter()
+        .map(|a| Protocol::parse(a).ok_or_else(|| bad(a)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let label = if arms.is_empty() {
+        protocol.name().to_string()
+    } else {
+        let names: Vec<&str> = arms.iter().map(|a| a.name()).collect();
+        format!("arms:{};seed={}", names.join(","), args.arm_seed)
+    };
+    Ok(Protocols {
+        protocol,
+        arms,
+        label,
+    })
+}
+
+fn evaluator(args: &Args, ctx: &Ctx) -> String {
+    args.evaluator
+        .clone()
+        .or_else(|| ctx.config.evaluator.clone())
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "evaluator".into())
+}
+
+/// TARGET names a session if it (or the name under the sessions dir) has an
+/// events file; otherwise it is a task file.
+fn session_target(args: &Args, ctx: &Ctx) -> Option<PathBuf> {
+    let dir = ctx.session_dir(&args.target);
+    dir.join("events.jsonl").is_file().then_some(dir)
+}
+
+fn open_session(args: &Args, ctx: &Ctx) -> anyhow::Result<Session> {
+    if let Some(dir) = session_target(args, ctx) {
+        return Ok(Session::open(&dir)?);
+    }
+    let path = Path::new(&args.target);
+    if !path.is_file() {
+        return Err(BadInput::from_err(format!(
+            "{}: no such task file or session (`crit sessions` lists sessions)",
+            args.target
+        )));
+    }
+    let loaded = crate::task::load(path, args.format, false)?;
+    let name = args.session.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .map_or("review".into(), |s| s.to_string_lossy().into_owned())
+    });
+    let format = loaded.format.map_or("native", |f| f.name());
+    let source = path.display().to_string();
+    Ok(Session::create_or_open(
+        &ctx.session_dir(&name),
+        &loaded.tasks,
+        &source,
+        format,
+    )?)
+}
+
+fn read_only_data(args: &Args, ctx: &Ctx) -> anyhow::Result<SessionData> {
+    let dir = session_target(args, ctx)
+        .or_else(|| args.session.as_ref().map(|s| ctx.session_dir(s)))
+        .unwrap_or_else(|| ctx.session_dir(&args.target));
+    Ok(SessionData::read(&dir)?)
+}
+
+/// The assistant, or why there is none (shown in the UI).
+fn assistant(
+    args: &Args,
+    ctx: &Ctx,
+    tx: EventSender,
+) -> (Option<Box<dyn Assistant>>, Option<String>, String) {
+    if args.read_only {
+        return (None, Some("read-only".into()), "no model".into());
+    }
+    if args.no_assist {
+        return (None, Some("--no-assist".into()), "no model".into());
+    }
+    if args.scripted {
+        let a = crate::assist::scripted::Scripted::new(tx);
+        return (Some(Box::new(a)), None, "scripted".into());
+    }
+    // A missing model or a failed load leaves the UI working for manual
+    // review; the reason is shown in the status line and assistance panel.
+    match args.engine.start_engine(ctx, tx) {
+        Ok(engine) => {
+            let name = engine.model_info().file_name.clone();
+            (Some(Box::new(engine)), None, name)
+        }
+        Err(e) => (None, Some(format!("{e:#}")), "no model".into()),
+    }
+}
+
+fn read_guidelines(args: &Args) -> anyhow::Result<Option<(String, String)>> {
+    let Some(p) = &args.guidelines else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(p)
+        .map_err(|e| BadInput::from_err(format!("guidelines {}: {e}", p.display())))?;
+    let sha = crate::hash::sha256_hex(&bytes);
+    Ok(Some((String::from_utf8_lossy(&bytes).into_owned(), sha)))
+}
+
+pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    let protocols = parse_protocols(&args)?;
+    let keymap = Keymap::with_overrides(&ctx.config.keys).map_err(BadInput::from_err)?;
+    let guidelines = read_guidelines(&args)?;
+    let evaluator = evaluator(&args, ctx);
+    let (mut session, data) = if args.read_only {
+        (None, read_only_data(&args, ctx)?)
+    } else {
+        let s = open_session(&args, ctx)?;
+        let d = s.data.clone();
+        (Some(s), d)
+    };
+    if let Some(s) = session.as_mut() {
+        s.append_durable(Body::Opened {
+            command: "review".into(),
+            pid: std::process::id(),
+            evaluator: Some(evaluator.clone()),
+            protocol: Some(protocols.label.clone()),
+            guidelines_sha256: guidelines.as_ref().map(|g| g.1.clone()),
+        })?;
+    }
+    let events = session
+        .as_ref()
+        .map_or(data.events.clone(), |s| s.events().to_vec());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let (assistant, no_assist, model_name) = assistant(&args, ctx, tx);
+    let opts = Options {
+        evaluator,
+        session_name: data.name(),
+        protocol: protocols.protocol,
+        arms: protocols.arms,
+        arm_seed: args.arm_seed,
+        prefetch: args.prefetch.unwrap_or(ctx.config.review.prefetch),
+        idle_ms: ctx.config.review.idle_seconds.saturating_mul(1000),
+        read_only: args.read_only,
+        no_assist,
+        model_name,
+        guidelines: guidelines.map(|g| g.0),
+        no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        keymap,
+        seed: args.engine.seed,
+    };
+    if data.tasks.is_empty() {
+        return Err(BadInput::from_err("the session has no tasks"));
+    }
+    let mut app = App::new(opts, data.tasks, events);
+    let mut drv = Driver::new(session, assistant, rx, driver::real_clock());
+    run_terminal(&mut app, &mut drv)
+}
+
+fn run_terminal(app: &mut App, drv: &mut Driver) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut term = terminal::init()?;
+    let result = rt.block_on(async {
+        let input = crossterm::event::EventStream::new();
+        driver::run(&mut term, app, drv, input, &mut terminal::ExternalEditor).await
+    });
+    terminal::restore();
+    result?;
+    eprintln!(
+        "crit review: session {} saved ({} events).",
+        app.opts.session_name,
+        app.events.len()
+    );
+    Ok(())
+}

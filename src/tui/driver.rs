@@ -1,0 +1,296 @@
+//! The effects driver: performs what `update` asks for (session appends,
+//! fsync for labels and verdicts, assistant submits/cancels) and feeds the
+//! results back as messages. The event loop is generic over ratatui's
+//! `Backend` and over the input stream, so it runs on `TestBackend` too.
+
+use super::state::App;
+use super::update::{request, update, Effect, Msg};
+use crate::assist::{Assistant, EventReceiver};
+use crate::session::{Event, Session, SessionError};
+use crossterm::event::Event as TermEvent;
+use futures::{Stream, StreamExt};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("recording to the session failed: {0}")]
+    Session(#[from] SessionError),
+    #[error("terminal: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, DriverError>;
+
+/// Monotonic milliseconds; injectable so tests control time.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+pub fn real_clock() -> Clock {
+    let start = Instant::now();
+    Arc::new(move || start.elapsed().as_millis() as u64)
+}
+
+/// Suspends the terminal around an external editor.
+pub trait EditorHost {
+    /// Run `$EDITOR` on `text`; `None` if it failed.
+    fn edit(&mut self, text: &str) -> Option<String>;
+}
+
+/// No editor (tests, read-only).
+pub struct NoEditor;
+
+impl EditorHost for NoEditor {
+    fn edit(&mut self, _text: &str) -> Option<String> {
+        None
+    }
+}
+
+pub struct Driver {
+    /// `None` when read-only.
+    session: Option<Session>,
+    assistant: Option<Box<dyn Assistant>>,
+    pub rx: EventReceiver,
+    clock: Clock,
+}
+
+impl Driver {
+    pub fn new(
+        session: Option<Session>,
+        assistant: Option<Box<dyn Assistant>>,
+        rx: EventReceiver,
+        clock: Clock,
+    ) -> Driver {
+        Driver {
+            session,
+            assistant,
+            rx,
+            clock,
+        }
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        (self.clock)()
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// Apply `msg` and perform its effects (and those of the messages they
+    /// produce). Returns the effects only the event loop can perform
+    /// (`Quit`, `OpenEditor`).
+    pub fn dispatch(&mut self, app: &mut App, msg: Msg) -> Result<Vec<Effect>> {
+        let mut queue = VecDeque::from([msg]);
+        let mut outer = Vec::new();
+        while let Some(m) = queue.pop_front() {
+            for fx in update(app, m, self.now_ms()) {
+                match fx {
+                    Effect::Append { body, durable } => {
+                        if let Some(ev) = self.append(body, durable)? {
+                            queue.push_back(Msg::Appended(ev));
+                        }
+                    }
+                    Effect::Submit {
+                        id,
+                        task,
+                        kind,
+                        seed,
+                    } => {
+                        if let Some(a) = &self.assistant {
+                            a.submit(request(app, id, task, kind, seed));
+                        }
+                    }
+                    Effect::Cancel(id) => {
+                        if let Some(a) = &self.assistant {
+                            a.cancel(id);
+                        }
+                    }
+                    other => outer.push(other),
+                }
+            }
+        }
+        Ok(outer)
+    }
+
+    fn append(&mut self, body: crate::session::Body, durable: bool) -> Result<Option<Event>> {
+        let Some(s) = self.session.as_mut() else {
+            return Ok(None);
+        };
+        let ev = if durable {
+            s.append_durable(body)?
+        } else {
+            s.append(body)?
+        };
+        Ok(Some(ev.clone()))
+    }
+
+    /// Feed every assistant event already waiting. Returns how many.
+    pub fn pump(&mut self, app: &mut App) -> Result<usize> {
+        let mut n = 0;
+        while let Ok(ev) = self.rx.try_recv() {
+            self.dispatch(app, Msg::Assist(ev))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Block until no generation is in flight (tests, benches).
+    pub fn wait_idle(&mut self, app: &mut App, timeout: Duration) -> Result<bool> {
+        let deadline = Instant::now() + timeout;
+        while !app.gens.is_empty() {
+            if Instant::now() > deadline {
+                return Ok(false);
+            }
+            if self.pump(app)? == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Make everything written so far durable.
+    pub fn finish(&mut self) -> Result<()> {
+        if let Some(s) = self.session.as_mut() {
+            s.sync()?;
+        }
+        Ok(())
+    }
+}
+
+/// Draw one frame.
+pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &App) -> std::io::Result<()> {
+    terminal.draw(|f| f.render_widget(app, f.area()))?;
+    Ok(())
+}
+
+/// The event loop: input, assistant events, ticks and termination signals
+/// in; one coalesced redraw after each batch. Returns when the app quits.
+pub async fn run<B, S>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    driver: &mut Driver,
+    mut input: S,
+    editor: &mut dyn EditorHost,
+) -> Result<()>
+where
+    B: Backend,
+    S: Stream<Item = std::io::Result<TermEvent>> + Unpin,
+{
+    let size = terminal.size()?;
+    driver.dispatch(app, Msg::Resize(size.width, size.height))?;
+    let outer = driver.dispatch(app, Msg::Start)?;
+    if handle_outer(app, driver, outer, editor)? {
+        return driver.finish();
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut signals = Signals::new();
+    loop {
+        draw(terminal, app)?;
+        let msg = tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(ev)) => match term_msg(ev) { Some(m) => m, None => continue },
+                Some(Err(e)) => return Err(e.into()),
+                None => Msg::Quit,
+            },
+            Some(ev) = driver.rx.recv() => Msg::Assist(ev),
+            _ = tick.tick() => Msg::Tick,
+            _ = signals.next() => Msg::Quit,
+        };
+        let outer = driver.dispatch(app, msg)?;
+        if handle_outer(app, driver, outer, editor)? {
+            break;
+        }
+        driver.pump(app)?; // coalesce: all waiting tokens, then one draw
+    }
+    draw(terminal, app)?;
+    driver.finish()
+}
+
+fn term_msg(ev: TermEvent) -> Option<Msg> {
+    match ev {
+        TermEvent::Key(k) => Some(Msg::Key(k)),
+        TermEvent::Mouse(m) => Some(Msg::Mouse(m)),
+        TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
+        _ => None,
+    }
+}
+
+/// Perform loop-level effects; true when the app should exit.
+fn handle_outer(
+    app: &mut App,
+    driver: &mut Driver,
+    outer: Vec<Effect>,
+    editor: &mut dyn EditorHost,
+) -> Result<bool> {
+    let mut quit = false;
+    for fx in outer {
+        match fx {
+            Effect::Quit => quit = true,
+            Effect::OpenEditor { text } => {
+                let edited = editor.edit(&text);
+                let more = driver.dispatch(app, Msg::EditorDone(edited))?;
+                quit |= handle_outer(app, driver, more, editor)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(quit)
+}
+
+/// SIGTERM, SIGHUP and SIGINT as one future stream (SIGINT arrives outside
+/// raw mode, e.g. while `$EDITOR` runs).
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Signals {
+                term: signal(SignalKind::terminate()).ok(),
+                hup: signal(SignalKind::hangup()).ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match self.term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let hup = async {
+                match self.hup.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = term => {},
+                _ = hup => {},
+                _ = tokio::signal::ctrl_c() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

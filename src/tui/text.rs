@@ -1,0 +1,194 @@
+//! Text measuring, wrapping and cursor motion over raw (unsanitized) text.
+//! Widths count what is drawn: control characters take the width of their
+//! visible escape, so wrapping and highlighting stay aligned.
+
+use std::ops::Range;
+use unicode_width::UnicodeWidthChar;
+
+/// Would `sanitize` rewrite this char? (Mirrors `crate::sanitize`.)
+pub fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\n') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Append what is drawn for `c` (tabs become one space).
+pub fn push_display(out: &mut String, c: char) {
+    if c == '\t' {
+        out.push(' ');
+    } else if is_unsafe(c) {
+        out.push_str(&crate::sanitize::sanitize_line(&c.to_string()));
+    } else {
+        out.push(c);
+    }
+}
+
+/// The drawn form of a raw slice (one visual line, no newlines).
+pub fn display(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_display(&mut out, c);
+    }
+    out
+}
+
+pub fn char_width(c: char) -> usize {
+    if c == '\t' {
+        1
+    } else if is_unsafe(c) {
+        crate::sanitize::sanitize_line(&c.to_string()).len()
+    } else {
+        c.width().unwrap_or(0)
+    }
+}
+
+pub fn str_width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+/// Byte ranges of the visual lines of `text` word-wrapped at `width`
+/// columns. Newlines end lines and are not part of any range.
+pub fn wrap(text: &str, width: usize) -> Vec<Range<usize>> {
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut offset = 0;
+    for para in text.split('\n') {
+        wrap_para(para, offset, width, &mut lines);
+        offset += para.len() + 1;
+    }
+    lines
+}
+
+fn wrap_para(para: &str, base: usize, width: usize, out: &mut Vec<Range<usize>>) {
+    let mut start = 0;
+    let mut col = 0;
+    let mut brk: Option<(usize, usize)> = None; // (byte after space, col there)
+    for (i, c) in para.char_indices() {
+        let w = char_width(c);
+        if col + w > width && i > start {
+            let (cut, cut_col) = brk.filter(|b| b.0 > start).unwrap_or((i, col));
+            out.push(base + start..base + cut);
+            start = cut;
+            col -= cut_col;
+            brk = None;
+        }
+        col += w;
+        if c == ' ' || c == '\t' {
+            brk = Some((i + c.len_utf8(), col));
+        }
+    }
+    out.push(base + start..base + para.len());
+}
+
+/// Index of the visual line holding byte `pos` (the last line if past end).
+pub fn line_of(lines: &[Range<usize>], pos: usize) -> usize {
+    let i = lines.partition_point(|r| r.start <= pos);
+    i.saturating_sub(1)
+}
+
+/// Column of `pos` within its visual line.
+pub fn column(text: &str, line: &Range<usize>, pos: usize) -> usize {
+    str_width(&text[line.start..pos.clamp(line.start, line.end)])
+}
+
+/// Byte position at column `col` of `line` (clamped to the line's end).
+pub fn at_column(text: &str, line: &Range<usize>, col: usize) -> usize {
+    let mut w = 0;
+    for (i, c) in text[line.clone()].char_indices() {
+        let cw = char_width(c);
+        if w + cw > col {
+            return line.start + i;
+        }
+        w += cw;
+    }
+    last_char_start(text, line)
+}
+
+/// Start of the last char of `line`, or its start when empty.
+fn last_char_start(text: &str, line: &Range<usize>) -> usize {
+    text[line.clone()]
+        .char_indices()
+        .last()
+        .map_or(line.start, |(i, _)| line.start + i)
+}
+
+pub fn next_char(text: &str, pos: usize) -> usize {
+    text[pos.min(text.len())..]
+        .chars()
+        .next()
+        .map_or(text.len(), |c| pos + c.len_utf8())
+        .min(last_start(text))
+}
+
+pub fn prev_char(text: &str, pos: usize) -> usize {
+    text[..pos.min(text.len())]
+        .char_indices()
+        .last()
+        .map_or(0, |(i, _)| i)
+}
+
+fn last_start(text: &str) -> usize {
+    text.char_indices().last().map_or(0, |(i, _)| i)
+}
+
+/// Start of the next word after `pos`.
+pub fn next_word(text: &str, pos: usize) -> usize {
+    let mut seen_space = false;
+    for (i, c) in text[pos.min(text.len())..].char_indices() {
+        if c.is_whitespace() {
+            seen_space = true;
+        } else if seen_space {
+            return pos + i;
+        }
+    }
+    last_start(text)
+}
+
+/// Start of the word before `pos`.
+pub fn prev_word(text: &str, pos: usize) -> usize {
+    let before = &text[..pos.min(text.len())];
+    let trimmed = before.trim_end();
+    trimmed
+        .char_indices()
+        .rev()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(0, |(i, c)| i + c.len_utf8())
+}
+
+/// The byte range covered by the char at `pos` (cursor), for selections.
+pub fn char_end(text: &str, pos: usize) -> usize {
+    text[pos.min(text.len())..]
+        .chars()
+        .next()
+        .map_or(text.len(), |c| pos + c.len_utf8())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_on_words_and_newlines() {
+        let t = "hello world foo\nbar";
+        let lines = wrap(t, 11);
+        let strs: Vec<&str> = lines.iter().map(|r| &t[r.clone()]).collect();
+        assert_eq!(strs, vec!["hello ", "world foo", "bar"]);
+    }
+
+    #[test]
+    fn hard_breaks_long_words() {
+        let t = "abcdefghij";
+        let strs: Vec<String> = wrap(t, 4)
+            .iter()
+            .map(|r| t[r.clone()].to_string())
+            .collect();
+        assert_eq!(strs, vec!["abcd", "efgh", "ij"]);
+    }
+
+    #[test]
+    fn word_motion() {
+        let t = "one two  three";
+        assert_eq!(next_word(t, 0), 4);
+        assert_eq!(next_word(t, 4), 9);
+        assert_eq!(prev_word(t, 9), 4);
+        assert_eq!(prev_word(t, 4), 0);
+    }
+}
