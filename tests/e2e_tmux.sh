@@ -48,9 +48,9 @@ for i in 1 2 3; do
     wait_for "Task $i/3"
     # Critiques finished streaming: the tab title has a count and no "…".
     wait_for "Critiques \([0-9]+\) │"
-    if screen | grep -Eq "Critiques \([1-9][0-9]*\) │"; then
-        keys 1            # first critique: valid
-    fi
+    # The critique schema asks for at least one item, so there is one to label.
+    wait_for "Critiques \([1-9][0-9]*\) │" 10
+    keys 1                # first critique: valid
     keys V a Tab 5 C-s    # accept, score 5
     wait_for "ACCEPT · score 5/7" 10
     [ $i -lt 3 ] && keys n
@@ -75,6 +75,7 @@ for e in events:
     if e["type"] == "label":
         assert e["target"]["on"] == "critique" and e["value"]["verdict"] == "valid", e
         assert any(a["seq"] == e["target"]["assistance"] for a in events if a["type"] == "assistance")
+assert types.count("label") == 3, f"3 labels expected, got {types.count('label')}"
 assert "opened" in types and types.count("active_time") >= 3
 print(f"e2e: session ok ({len(events)} events, {n} assistance, {types.count('label')} labels)")
 EOF
