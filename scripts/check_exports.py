@@ -104,7 +104,7 @@ MANIFEST = {
                 "since?": STR, "until?": STR, "kinds?": ["list", STR]},
     "sessions": ["list", {"name": STR, "path": STR, "events_sha256": STR,
                           "tasks_sha256": STR, "events": INT, "tasks": INT}],
-    "counts": {"records": INT, "by_kind": ("map", INT), "tasks_without_label": INT,
+    "counts": {"input_by_kind": ("map", INT), "records": INT, "by_kind": ("map", INT), "tasks_without_label": INT,
                "skipped": ("map", INT), "conflicts": INT, "ties": INT, "resolved_away": INT},
 }
 

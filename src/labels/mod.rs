@@ -271,6 +271,8 @@ pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) ->
 /// Counters that end up in the manifest.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Counts {
+    /// Judgement events that count (filtered, not retracted), per kind.
+    pub input_by_kind: BTreeMap<String, u64>,
     pub records: u64,
     /// Records written, per label kind they came from.
     pub by_kind: BTreeMap<String, u64>,
@@ -292,6 +294,20 @@ impl Counts {
     }
 }
 
+fn count_inputs(
+    events: &[crate::session::Event],
+    state: &crate::session::SessionState,
+    counts: &mut Counts,
+) {
+    for e in events {
+        if let Some(k) = filter::kind_of(&e.body) {
+            if !state.retracted.contains(&e.seq) {
+                *counts.input_by_kind.entry(k.name().into()).or_default() += 1;
+            }
+        }
+    }
+}
+
 /// Export `sessions` in `opts.format` into `sink`; returns the manifest
 /// (which the caller writes next to the output, see `Manifest::write_next_to`).
 pub fn export(sessions: &[PathBuf], opts: &ExportOptions, sink: &mut Sink) -> Result<Manifest> {
@@ -309,6 +325,7 @@ pub fn export(sessions: &[PathBuf], opts: &ExportOptions, sink: &mut Sink) -> Re
         let mut events = filter::apply(data.events, &opts.filters, &window);
         filter::drop_raw_output(&mut events);
         let state = crate::session::fold(&data.tasks, &events);
+        count_inputs(&events, &state, &mut manifest.counts);
         drop(events);
         let name = data.dir.file_name().map_or_else(
             || data.dir.display().to_string(),
