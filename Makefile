@@ -21,8 +21,11 @@ build: deps
 model: build
 	@$(BIN) model fetch >/dev/null
 
+# Generate all three kinds for the sample tasks (resumable: a second run
+# skips what is recorded), then open the review UI on that session.
 demo: model
-	$(BIN) review $(DEMO_TASKS) --session $(DEMO_SESSION)
+	$(BIN) generate $(DEMO_TASKS) --session $(DEMO_SESSION)
+	$(BIN) review $(DEMO_SESSION)
 
 test: model
 	$(CARGO) test --release
