@@ -555,9 +555,10 @@ impl<'m> Worker<'m> {
             // start an item that cannot finish (the closing text is in `raw`).
             if json.at_item_boundary() && self.settings.max_tokens - gen.tokens <= reserve {
                 let closing = force_text(model, "]}", grammar.as_deref_mut(), &mut chain);
-                if let Some((text, n)) = closing {
+                if let Some((text, _forced)) = closing {
+                    // Forced tokens are not counted in gen_tokens: the model
+                    // did not sample them and they are never decoded.
                     json.feed(&text);
-                    gen.tokens += n;
                     gen.text.push_str(&text);
                     let _ = self.events.send(Event::Token { id: req.id, text });
                     gen.complete = json.done;

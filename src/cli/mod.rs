@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod bench;
 pub mod generate;
 pub mod logging;
 pub mod model;
@@ -34,6 +35,8 @@ pub enum Command {
     Sessions(sessions::Args),
     /// Manage the default model (fetch, path).
     Model(model::Args),
+    /// Measure the engine's throughput against a minimal llama.cpp decode loop.
+    Bench(bench::Args),
 }
 
 /// Shared context for subcommands: config and resolved directories.
@@ -84,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => show::run(args, &ctx),
         Command::Sessions(args) => sessions::run(args, &ctx),
         Command::Model(args) => model::run(args, &ctx),
+        Command::Bench(args) => bench::run(args, &ctx),
     }
 }
 
