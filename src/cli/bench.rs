@@ -7,7 +7,9 @@ use crate::assist::engine::{self, Engine};
 use crate::assist::prompt::{self, Prompts};
 use crate::assist::{model, Assistant, EngineSettings, Event, Kind, ModelInfo, Request};
 use crate::task::Task;
+use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::token::LlamaToken;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -33,9 +35,9 @@ pub struct Args {
     pub max_tokens: u32,
     #[arg(long, default_value_t = 42)]
     pub seed: u32,
-    /// Tokens generated per run of the floor loop.
-    #[arg(long, default_value_t = 256)]
-    pub floor_tokens: u32,
+    /// Run the task set this many times (more rounds, less noise).
+    #[arg(long, default_value_t = 1)]
+    pub rounds: u32,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -49,14 +51,18 @@ pub struct Report {
     pub max_tokens: u32,
     pub seed: u32,
     pub tasks: usize,
-    /// /proc/loadavg (1 min) before the run: other load skews the numbers.
+    pub rounds: u32,
+    /// /proc/loadavg (1 min) before and after: other load skews the numbers.
     pub load_before: Option<f64>,
+    pub load_after: Option<f64>,
     pub kinds: Vec<KindRow>,
     /// All kinds together.
     pub total: KindRow,
     /// Wall time to produce all three kinds for each task.
     pub task_wall_ms: Vec<TaskWall>,
-    pub floor: Floor,
+    /// The same requests (prompt and generated token count) replayed by a
+    /// minimal greedy loop right after each crit request.
+    pub floor: KindRow,
     /// crit generation tokens/s over the floor's (1.0 = as fast).
     pub ratio: f64,
     pub target: f64,
@@ -81,16 +87,6 @@ pub struct TaskWall {
     pub ms: u64,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Floor {
-    pub prompt_tokens: usize,
-    pub gen_tokens_per_run: u32,
-    /// One run before and one after crit's, to see drift from other load.
-    pub runs_gen_tps: Vec<f64>,
-    pub gen_tps: f64,
-    pub prompt_tps: f64,
-}
-
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let report = bench(&args, ctx)?;
     if args.json {
@@ -113,49 +109,119 @@ fn load_tasks(path: Option<&Path>) -> anyhow::Result<Vec<Arc<Task>>> {
     Ok(tasks.into_iter().map(Arc::new).collect())
 }
 
-/// Run the floor, crit's engine over all tasks and kinds, and the floor again.
+/// For every task and kind: one crit request, then the floor on the same
+/// prompt for the same number of tokens, so both see the same positions,
+/// token counts and (as far as possible) the same machine load.
 pub fn bench(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
     let model_path = model::resolve(args.model.as_deref(), ctx.config.model.as_deref())?;
     let tasks = load_tasks(args.tasks.as_deref())?;
+    let threads = args
+        .threads
+        .or(ctx.config.threads)
+        .unwrap_or_else(crate::assist::default_threads);
     let settings = EngineSettings {
         n_ctx: args.n_ctx,
         max_tokens: args.max_tokens,
-        n_threads: engine::effective_threads(
-            args.threads
-                .or(ctx.config.threads)
-                .unwrap_or_else(crate::assist::default_threads),
-        ),
+        n_threads: engine::effective_threads(threads),
         ..EngineSettings::default()
     };
     let prompts = Prompts::load(None)?;
     let load_before = load_average();
-    let floor_prompt = floor_prompt(&model_path, &prompts, &tasks[0])?;
-    let first = floor_run(&model_path, &floor_prompt, &settings, args.floor_tokens)?;
-    let (kinds, walls, info) = crit_runs(&model_path, &settings, prompts, &tasks, args.seed)?;
-    let second = floor_run(&model_path, &floor_prompt, &settings, args.floor_tokens)?;
-    let floor = Floor {
-        prompt_tokens: first.prompt_tokens,
-        gen_tokens_per_run: args.floor_tokens,
-        runs_gen_tps: vec![first.gen_tps, second.gen_tps],
-        gen_tps: (first.gen_tps + second.gen_tps) / 2.0,
-        prompt_tps: (first.prompt_tps + second.prompt_tps) / 2.0,
-    };
-    let total = sum_rows("all", &kinds);
+    let floor_model = engine::load_model(&model_path)?;
+    let mut floor_ctx = engine::new_context(&floor_model, settings.n_ctx, settings.n_threads)?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let engine = Engine::start(&model_path, settings.clone(), prompts.clone(), tx)?;
+    let mut rows: Vec<KindRow> = Kind::ALL.iter().map(|k| row(k.name())).collect();
+    let mut floor = row("floor");
+    let mut walls = Vec::new();
+    let mut id = 0u64;
+    let rounds = args.rounds.max(1) as usize;
+    for task in tasks.iter().cycle().take(tasks.len() * rounds) {
+        let mut wall_ms = 0;
+        for kind in Kind::ALL {
+            id += 1;
+            let t0 = Instant::now();
+            engine.submit(Request {
+                id,
+                task: task.clone(),
+                kind,
+                seed: args.seed,
+            });
+            let done = wait(&mut rx, id)?;
+            wall_ms += t0.elapsed().as_millis() as u64;
+            let r = &mut rows[kind as usize];
+            r.requests += 1;
+            let Some(p) = done else {
+                r.failed += 1;
+                continue;
+            };
+            r.prompt_tokens += u64::from(p.prompt_tokens);
+            r.prompt_ms += p.prompt_ms;
+            r.gen_tokens += u64::from(p.gen_tokens);
+            r.gen_ms += p.gen_ms;
+            let text = prompt::chat_prompt(&floor_model, &prompts.render(kind, task)?)?;
+            let f = floor_run(&floor_model, &mut floor_ctx, &text, p.gen_tokens)?;
+            floor.requests += 1;
+            floor.prompt_tokens += f.prompt_tokens as u64;
+            floor.prompt_ms += f.prompt_ms;
+            floor.gen_tokens += u64::from(p.gen_tokens);
+            floor.gen_ms += f.gen_ms;
+        }
+        walls.push(TaskWall {
+            task: task.id.clone(),
+            ms: wall_ms,
+        });
+    }
+    for r in rows.iter_mut().chain(std::iter::once(&mut floor)) {
+        r.prompt_tps = tps(r.prompt_tokens, r.prompt_ms);
+        r.gen_tps = tps(r.gen_tokens, r.gen_ms);
+    }
+    let total = sum_rows("all", &rows);
     Ok(Report {
-        model: info,
+        model: engine.model_info().clone(),
         n_threads: settings.n_threads,
         n_ctx: settings.n_ctx,
         max_tokens: settings.max_tokens,
         seed: args.seed,
         tasks: tasks.len(),
+        rounds: args.rounds.max(1),
         load_before,
+        load_after: load_average(),
         ratio: ratio(total.gen_tps, floor.gen_tps),
         total,
-        kinds,
+        kinds: rows,
         task_wall_ms: walls,
         floor,
         target: 0.95,
     })
+}
+
+fn row(kind: &str) -> KindRow {
+    KindRow {
+        kind: kind.into(),
+        ..KindRow::default()
+    }
+}
+
+/// Wait for request `id` to finish: its provenance, or `None` if it failed.
+fn wait(
+    rx: &mut crate::assist::EventReceiver,
+    id: u64,
+) -> anyhow::Result<Option<crate::assist::Provenance>> {
+    loop {
+        match rx
+            .blocking_recv()
+            .ok_or_else(|| anyhow::anyhow!("the engine stopped"))?
+        {
+            Event::Done { id: i, assistance } if i == id => return Ok(Some(assistance.provenance)),
+            Event::Failed { id: i, error } if i == id => {
+                tracing::warn!("bench request {id} failed: {error}");
+                return Ok(None);
+            }
+            Event::Cancelled { id: i } if i == id => return Ok(None),
+            _ => {}
+        }
+    }
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -183,82 +249,8 @@ fn load_average() -> Option<f64> {
         .ok()
 }
 
-/// Every task, all kinds submitted at once; per-kind token counts and times
-/// come from the provenance of each result.
-fn crit_runs(
-    model_path: &Path,
-    settings: &EngineSettings,
-    prompts: Prompts,
-    tasks: &[Arc<Task>],
-    seed: u32,
-) -> anyhow::Result<(Vec<KindRow>, Vec<TaskWall>, ModelInfo)> {
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = Engine::start(model_path, settings.clone(), prompts, tx)?;
-    let mut rows: Vec<KindRow> = Kind::ALL
-        .iter()
-        .map(|k| KindRow {
-            kind: k.name().into(),
-            ..KindRow::default()
-        })
-        .collect();
-    let mut walls = Vec::new();
-    let mut next_id = 0u64;
-    for task in tasks {
-        let t0 = Instant::now();
-        for kind in Kind::ALL {
-            next_id += 1;
-            engine.submit(Request {
-                id: next_id,
-                task: task.clone(),
-                kind,
-                seed,
-            });
-        }
-        let mut left = Kind::ALL.len();
-        while left > 0 {
-            let ev = rx
-                .blocking_recv()
-                .ok_or_else(|| anyhow::anyhow!("the engine stopped"))?;
-            let kind = Kind::ALL[((ev.id() - 1) % 3) as usize];
-            let row = &mut rows[kind as usize];
-            match ev {
-                Event::Done { assistance, .. } => {
-                    let p = &assistance.provenance;
-                    row.requests += 1;
-                    row.prompt_tokens += u64::from(p.prompt_tokens);
-                    row.prompt_ms += p.prompt_ms;
-                    row.gen_tokens += u64::from(p.gen_tokens);
-                    row.gen_ms += p.gen_ms;
-                    left -= 1;
-                }
-                Event::Failed { error, .. } => {
-                    tracing::warn!(task = %task.id, kind = kind.name(), "bench request failed: {error}");
-                    row.requests += 1;
-                    row.failed += 1;
-                    left -= 1;
-                }
-                Event::Cancelled { .. } => left -= 1,
-                Event::Started { .. } | Event::Token { .. } => {}
-            }
-        }
-        walls.push(TaskWall {
-            task: task.id.clone(),
-            ms: t0.elapsed().as_millis() as u64,
-        });
-    }
-    for row in &mut rows {
-        row.prompt_tps = tps(row.prompt_tokens, row.prompt_ms);
-        row.gen_tps = tps(row.gen_tokens, row.gen_ms);
-    }
-    let info = engine.model_info().clone();
-    Ok((rows, walls, info))
-}
-
 fn sum_rows(name: &str, rows: &[KindRow]) -> KindRow {
-    let mut t = KindRow {
-        kind: name.into(),
-        ..KindRow::default()
-    };
+    let mut t = row(name);
     for r in rows {
         t.requests += r.requests;
         t.failed += r.failed;
@@ -272,35 +264,27 @@ fn sum_rows(name: &str, rows: &[KindRow]) -> KindRow {
     t
 }
 
-/// The critique prompt of the first task, as crit renders it.
-fn floor_prompt(model_path: &Path, prompts: &Prompts, task: &Task) -> anyhow::Result<String> {
-    let model = engine::load_model(model_path)?;
-    let msgs = prompts.render(Kind::Critique, task)?;
-    Ok(prompt::chat_prompt(&model, &msgs)?)
-}
-
 struct FloorRun {
     prompt_tokens: usize,
-    prompt_tps: f64,
-    gen_tps: f64,
+    prompt_ms: u64,
+    gen_ms: u64,
 }
 
-/// The floor: decode the prompt, then `n_gen` times pick the arg-max logit
-/// and decode it. No sampler objects, no grammar, no events. Like crit, the
-/// last sampled token is not decoded.
+/// The floor: clear the cache, decode the prompt, then `n_gen` times take
+/// the arg-max logit and decode it. No sampler objects, no grammar, no
+/// events. Like crit, the last sampled token is not decoded.
 fn floor_run(
-    model_path: &Path,
+    model: &LlamaModel,
+    ctx: &mut LlamaContext<'_>,
     prompt: &str,
-    settings: &EngineSettings,
     n_gen: u32,
 ) -> anyhow::Result<FloorRun> {
-    let model = engine::load_model(model_path)?;
-    let mut ctx = engine::new_context(&model, settings.n_ctx, settings.n_threads)?;
     let tokens = model.vocab().tokenize(prompt.as_bytes(), true, true);
     anyhow::ensure!(
-        tokens.len() + n_gen as usize <= settings.n_ctx as usize,
-        "floor prompt plus {n_gen} tokens exceed n_ctx"
+        tokens.len() + n_gen as usize <= ctx.n_ctx() as usize,
+        "floor prompt exceeds n_ctx"
     );
+    ctx.clear_kv_cache();
     let n_batch = ctx.n_batch() as usize;
     let mut batch = LlamaBatch::new(n_batch, 1);
     let t0 = Instant::now();
@@ -312,7 +296,7 @@ fn floor_run(
         }
         ctx.decode(&mut batch)?;
     }
-    let prompt_s = t0.elapsed().as_secs_f64();
+    let prompt_ms = t0.elapsed().as_millis() as u64;
     let t1 = Instant::now();
     let mut idx = batch.n_tokens() - 1;
     for i in 0..n_gen {
@@ -325,11 +309,10 @@ fn floor_run(
         ctx.decode(&mut batch)?;
         idx = 0;
     }
-    let gen_s = t1.elapsed().as_secs_f64();
     Ok(FloorRun {
         prompt_tokens: tokens.len(),
-        prompt_tps: tokens.len() as f64 / prompt_s,
-        gen_tps: f64::from(n_gen) / gen_s,
+        prompt_ms,
+        gen_ms: t1.elapsed().as_millis() as u64,
     })
 }
 
@@ -345,8 +328,9 @@ fn argmax(logits: &[f32]) -> LlamaToken {
 
 /// The report as a plain-text table.
 pub fn render(r: &Report) -> String {
+    let load = |l: Option<f64>| l.map_or("?".into(), |l| format!("{l:.2}"));
     let mut out = format!(
-        "crit bench: {} ({} bytes, sha256 {}…), {} threads, n_ctx {}, max_tokens {}, seed {}, {} tasks, load average before {}\n\n",
+        "crit bench: {} ({} bytes, sha256 {}…), {} threads, n_ctx {}, max_tokens {}, seed {}, {} tasks x {} rounds, load average {} before, {} after\n\n",
         r.model.file_name,
         r.model.size,
         &r.model.sha256[..12.min(r.model.sha256.len())],
@@ -355,7 +339,9 @@ pub fn render(r: &Report) -> String {
         r.max_tokens,
         r.seed,
         r.tasks,
-        r.load_before.map_or("?".into(), |l| format!("{l:.2}")),
+        r.rounds,
+        load(r.load_before),
+        load(r.load_after),
     );
     out.push_str(&format!(
         "{:<10} {:>8} {:>6} {:>10} {:>12} {:>8} {:>10} {:>11}\n",
@@ -368,7 +354,7 @@ pub fn render(r: &Report) -> String {
         "gen tok/s",
         "crit/floor"
     ));
-    for row in r.kinds.iter().chain(std::iter::once(&r.total)) {
+    for row in r.kinds.iter().chain([&r.total, &r.floor]) {
         out.push_str(&format!(
             "{:<10} {:>8} {:>6} {:>10} {:>12.1} {:>8} {:>10.1} {:>11.3}\n",
             row.kind,
@@ -381,27 +367,7 @@ pub fn render(r: &Report) -> String {
             ratio(row.gen_tps, r.floor.gen_tps)
         ));
     }
-    let runs: Vec<String> = r
-        .floor
-        .runs_gen_tps
-        .iter()
-        .map(|t| format!("{t:.1}"))
-        .collect();
-    out.push_str(&format!(
-        "{:<10} {:>8} {:>6} {:>10} {:>12.1} {:>8} {:>10.1} {:>11}\n\n",
-        "floor",
-        runs.len(),
-        "-",
-        r.floor.prompt_tokens,
-        r.floor.prompt_tps,
-        r.floor.gen_tokens_per_run,
-        r.floor.gen_tps,
-        "1.000"
-    ));
-    out.push_str(&format!(
-        "floor = greedy decode loop on llama-cpp-2 directly, same model, prompt and threads (runs before/after crit: {} tok/s)\n",
-        runs.join(", ")
-    ));
+    out.push_str("\nfloor = each crit request replayed right after it by a minimal greedy decode loop on llama-cpp-2\n(same model, prompt, generated token count and threads; no sampler chain, grammar or events)\n");
     let walls: Vec<String> = r
         .task_wall_ms
         .iter()
