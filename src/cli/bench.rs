@@ -63,8 +63,13 @@ pub struct Report {
     /// The same requests (prompt and generated token count) replayed by a
     /// minimal greedy loop right after each crit request.
     pub floor: KindRow,
-    /// crit generation tokens/s over the floor's (1.0 = as fast).
+    /// crit generation tokens/s over the floor's, all requests pooled
+    /// (1.0 = as fast). A load spike during one request skews it.
     pub ratio: f64,
+    /// Median over requests of (crit tok/s / its floor replay's tok/s):
+    /// robust to load spikes that hit one side of a pair.
+    pub median_paired_ratio: f64,
+    pub paired_ratios: Vec<f64>,
     pub target: f64,
 }
 
@@ -134,6 +139,7 @@ pub fn bench(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
     let mut rows: Vec<KindRow> = Kind::ALL.iter().map(|k| row(k.name())).collect();
     let mut floor = row("floor");
     let mut walls = Vec::new();
+    let mut paired = Vec::new();
     let mut id = 0u64;
     let rounds = args.rounds.max(1) as usize;
     for task in tasks.iter().cycle().take(tasks.len() * rounds) {
@@ -166,6 +172,10 @@ pub fn bench(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
             floor.prompt_ms += f.prompt_ms;
             floor.gen_tokens += u64::from(p.gen_tokens);
             floor.gen_ms += f.gen_ms;
+            paired.push(ratio(
+                tps(p.gen_tokens.into(), p.gen_ms),
+                tps(p.gen_tokens.into(), f.gen_ms),
+            ));
         }
         walls.push(TaskWall {
             task: task.id.clone(),
@@ -188,6 +198,8 @@ pub fn bench(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
         load_before,
         load_after: load_average(),
         ratio: ratio(total.gen_tps, floor.gen_tps),
+        median_paired_ratio: median(&paired),
+        paired_ratios: paired,
         total,
         kinds: rows,
         task_wall_ms: walls,
@@ -221,6 +233,20 @@ fn wait(
             Event::Cancelled { id: i } if i == id => return Ok(None),
             _ => {}
         }
+    }
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
     }
 }
 
