@@ -538,9 +538,11 @@ impl<'m> Worker<'m> {
             if self.shared.is_cancelled(req.id) {
                 return Ok(None);
             }
-            let tok = self
-                .sampler
-                .sample(&self.ctx, idx, &mut chain, grammar.as_deref_mut());
+            let left = self.settings.max_tokens - gen.tokens;
+            let boost = close_boost(json.in_string, left, reserve);
+            let tok =
+                self.sampler
+                    .sample(&self.ctx, idx, &mut chain, grammar.as_deref_mut(), boost);
             if vocab.is_eog(tok) {
                 gen.complete = json.done || !self.settings.sampler.grammar;
                 break;
@@ -558,18 +560,23 @@ impl<'m> Worker<'m> {
                 gen.complete = true;
                 break;
             }
-            // Low on budget between two items: close the list rather than
-            // start an item that cannot finish (the closing text is in `raw`).
-            if json.at_item_boundary() && self.settings.max_tokens - gen.tokens <= reserve {
-                let closing = force_text(model, "]}", grammar.as_deref_mut(), &mut chain);
-                if let Some((text, _forced)) = closing {
-                    // Forced tokens are not counted in gen_tokens: the model
-                    // did not sample them and they are never decoded.
-                    json.feed(&text);
-                    gen.text.push_str(&text);
-                    let _ = self.events.send(Event::Token { id: req.id, text });
-                    gen.complete = json.done;
-                    break;
+            // Low on budget: close the list as soon as the current item may
+            // end (all its required fields written) or right after an item,
+            // rather than start an item that cannot finish. The grammar
+            // must accept the closing text; it is kept in `raw`.
+            if self.settings.max_tokens - gen.tokens <= reserve {
+                if let Some(close) = json.closing_text() {
+                    if let Some((text, _forced)) =
+                        force_text(model, close, grammar.as_deref_mut(), &mut chain)
+                    {
+                        // Forced tokens are not counted in gen_tokens: the
+                        // model did not sample them and they are never decoded.
+                        json.feed(&text);
+                        gen.text.push_str(&text);
+                        let _ = self.events.send(Event::Token { id: req.id, text });
+                        gen.complete = json.done;
+                        break;
+                    }
                 }
             }
             self.batch.clear();
@@ -596,6 +603,17 @@ impl<'m> Worker<'m> {
         );
         Ok(Some(gen))
     }
+}
+
+/// Inside a string with less than `reserve` tokens left, nudge the model to
+/// end the string, harder as the budget runs out, so the item it is writing
+/// can finish before max_tokens (then the list is closed). Only the odds
+/// change: the model still writes every character.
+fn close_boost(in_string: bool, left: u32, reserve: u32) -> f32 {
+    if !in_string || reserve == 0 || left > reserve {
+        return 0.0;
+    }
+    1.0 + 9.0 * (1.0 - left as f32 / reserve as f32)
 }
 
 /// Feed `text` as forced tokens if the grammar allows them (no decode is
@@ -776,17 +794,33 @@ impl TokenSampler {
 
     /// Sample the token at output `idx`; the chain and the grammar each
     /// accept it exactly once.
+    /// `close_boost` > 0 raises the logits of tokens that start with `"`
+    /// (ending the current string) by that much.
     pub fn sample(
         &mut self,
         ctx: &LlamaContext<'_>,
         idx: i32,
         chain: &mut LlamaSampler,
         grammar: Option<&mut LlamaSampler>,
+        close_boost: f32,
     ) -> LlamaToken {
         let t0 = Instant::now();
         self.sampled += 1;
         let logits = ctx.get_logits_ith(idx);
-        self.fill(logits, self.prefilter);
+        if close_boost > 0.0 && self.index.is_some() {
+            // Full vocabulary: boosted tokens may lie outside the prefilter.
+            self.fill(logits, None);
+            let quotes = self
+                .index
+                .as_ref()
+                .map_or(&[][..], |i| &i.by_first[b'"' as usize]);
+            for t in quotes {
+                let d = &mut self.cur.data[t.0 as usize];
+                d.set_logit(d.logit() + close_boost);
+            }
+        } else {
+            self.fill(logits, self.prefilter);
+        }
         chain.apply(&mut self.cur);
         let mut tok = self.selected();
         if let Some(g) = grammar {
@@ -987,6 +1021,16 @@ impl JsonTracker {
         self.boundary && !self.in_string
     }
 
+    /// Text that would close the whole value from here, if we are right
+    /// after an item or inside one (outside strings).
+    fn closing_text(&self) -> Option<&'static str> {
+        match (self.in_string, self.depth) {
+            (false, 3) => Some("}]}"),
+            (false, 2) if self.at_item_boundary() => Some("]}"),
+            _ => None,
+        }
+    }
+
     fn feed(&mut self, text: &str) {
         for c in text.chars() {
             if self.done {
@@ -1077,7 +1121,12 @@ mod tests {
         assert!(!j.done);
         j.feed("}");
         assert!(j.at_item_boundary());
-        j.feed(" ]");
+        assert_eq!(j.closing_text(), Some("]}"));
+        j.feed(",{\"a\":\"x");
+        assert_eq!(j.closing_text(), None, "inside a string");
+        j.feed("\"");
+        assert_eq!(j.closing_text(), Some("}]}"));
+        j.feed("} ]");
         assert!(!j.done && !j.at_item_boundary());
         j.feed("}");
         assert!(j.done);
