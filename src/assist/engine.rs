@@ -138,6 +138,30 @@ pub fn new_context(
         .map_err(|e| ctx_err(e.to_string()))
 }
 
+/// Decode one token and clear the cache, as llama.cpp's own tools do: the
+/// first decode pays for page faults, thread start-up and buffer set-up,
+/// which would otherwise land on the first request.
+pub fn warm_up(model: &LlamaModel, ctx: &mut LlamaContext<'_>) -> Result<(), EngineError> {
+    let vocab = model.vocab();
+    let tok = if vocab.bos().0 >= 0 {
+        vocab.bos()
+    } else {
+        vocab.eos()
+    };
+    let mut batch = LlamaBatch::new(1, 1);
+    let n_ctx = ctx.n_ctx();
+    let err = move |e: String| EngineError::Context {
+        n_ctx,
+        message: format!("warm-up decode failed: {e}"),
+    };
+    batch
+        .add(tok, 0, &[0], true)
+        .map_err(|e| err(e.to_string()))?;
+    let r = ctx.decode(&mut batch).map_err(|e| e.to_string());
+    ctx.clear_kv_cache();
+    r.map_err(err)
+}
+
 /// Queue bookkeeping shared by the caller and the engine thread.
 #[derive(Default)]
 struct Shared {
@@ -343,6 +367,8 @@ impl<'m> Worker<'m> {
             .iter()
             .map(|&k| grammar_sampler(model, k))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut ctx = ctx;
+        warm_up(model, &mut ctx)?;
         let mut sampler = TokenSampler::new(model.n_vocab());
         sampler.configure(&s.sampler);
         sampler.index_vocab(model);

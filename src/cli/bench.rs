@@ -134,6 +134,7 @@ pub fn bench(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
     let load_before = load_average();
     let floor_model = engine::load_model(&model_path)?;
     let mut floor_ctx = engine::new_context(&floor_model, settings.n_ctx, settings.n_threads)?;
+    engine::warm_up(&floor_model, &mut floor_ctx)?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let engine = Engine::start(&model_path, settings.clone(), prompts.clone(), tx)?;
     let mut rows: Vec<KindRow> = Kind::ALL.iter().map(|k| row(k.name())).collect();
