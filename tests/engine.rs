@@ -259,3 +259,22 @@ fn bad_model_file_is_a_clear_error() {
         .to_string();
     assert!(err.contains("not-a-model.gguf"), "{err}");
 }
+
+#[test]
+fn pairwise_task_renders_both_answers_and_anchors_in_answer_a() {
+    let h = shared();
+    let mut task = (*gsm8k_tasks()[0]).clone();
+    task.answer_b = Some("Janet sells 16 - 3 - 4 = 9 eggs a day and makes 9 * 2 = $18.".into());
+    let task = Arc::new(task);
+    let events = h.run(&task, Kind::Critique);
+    let a = done(&events);
+    eprintln!("pairwise critique raw: {}", a.raw);
+    let Output::Critique { critiques } = &a.output else {
+        panic!("critique output expected")
+    };
+    for c in critiques {
+        if let Some(span) = c.span {
+            assert!(task.answer.get(span.start..span.end).is_some());
+        }
+    }
+}

@@ -67,8 +67,8 @@ fn one_of(values: &[&str]) -> String {
 fn critique_item() -> String {
     object(
         &[
-            ("quote", text(120)),
-            ("comment", text(240)),
+            ("quote", text(100)),
+            ("comment", text(200)),
             ("severity", one_of(&["minor", "major", "critical"])),
             ("category", text(24)),
         ],
@@ -79,10 +79,10 @@ fn critique_item() -> String {
 fn check_item() -> String {
     object(
         &[
-            ("question", text(160)),
-            ("method", text(160)),
+            ("question", text(120)),
+            ("method", text(120)),
             ("assistant_verdict", one_of(&["pass", "fail", "unsure"])),
-            ("evidence", text(240)),
+            ("evidence", text(200)),
         ],
         &["question", "method", "assistant_verdict", "evidence"],
     )
@@ -92,7 +92,7 @@ fn step_item() -> String {
     object(
         &[
             ("id", text(8)),
-            ("text", text(240)),
+            ("text", text(200)),
             ("kind", one_of(&["step", "claim", "subquestion"])),
             ("parent", text(8)),
         ],

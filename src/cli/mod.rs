@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod bench;
 pub mod export;
 pub mod generate;
 pub mod import;
@@ -37,6 +38,8 @@ pub enum Command {
     Sessions(sessions::Args),
     /// Manage the default model (fetch, path).
     Model(model::Args),
+    /// Measure the engine's throughput against a minimal llama.cpp decode loop.
+    Bench(bench::Args),
     /// Review tasks in the terminal UI: label assistance, record verdicts.
     Review(review::Args),
     /// Export labels to training formats (TRL, OpenAI, PRM800K, HH-RLHF, ...).
@@ -93,6 +96,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(args) => show::run(args, &ctx),
         Command::Sessions(args) => sessions::run(args, &ctx),
         Command::Model(args) => model::run(args, &ctx),
+        Command::Bench(args) => bench::run(args, &ctx),
         Command::Review(args) => review::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
