@@ -40,33 +40,18 @@ pub fn sha256_file_cached(path: &Path) -> std::io::Result<String> {
     let meta = std::fs::metadata(path)?;
     let mtime = meta.modified().ok();
     let key = (path.to_path_buf(), meta.len(), mtime);
-    if let Some(hit) = CACHE
-        .lock()
-        .unwrap()
-        .get_or_insert_with(HashMap::new)
-        .get(&key)
-    {
+    if let Some(hit) = CACHE.lock().unwrap().get_or_insert_with(HashMap::new).get(&key) {
         return Ok(hit.clone());
     }
     let disk_key = disk_key(&key);
     let cache_file = crate::paths::hash_cache_file();
     if let Some(hit) = read_disk_cache(&cache_file, &disk_key) {
-        CACHE
-            .lock()
-            .unwrap()
-            .as_mut()
-            .unwrap()
-            .insert(key, hit.clone());
+        CACHE.lock().unwrap().as_mut().unwrap().insert(key, hit.clone());
         return Ok(hit);
     }
     let digest = sha256_file(path)?;
     write_disk_cache(&cache_file, &disk_key, &digest);
-    CACHE
-        .lock()
-        .unwrap()
-        .as_mut()
-        .unwrap()
-        .insert(key, digest.clone());
+    CACHE.lock().unwrap().as_mut().unwrap().insert(key, digest.clone());
     Ok(digest)
 }
 
@@ -82,11 +67,7 @@ fn read_disk_cache(file: &Path, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(file).ok()?;
     text.lines()
         .rev()
-        .find_map(|line| {
-            line.strip_prefix(key)?
-                .strip_prefix('\t')
-                .map(str::to_string)
-        })
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('\t').map(str::to_string))
         .filter(|d| d.len() == 64)
 }
 
@@ -95,11 +76,7 @@ fn write_disk_cache(file: &Path, key: &str, digest: &str) {
     if let Some(dir) = file.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(file)
-    {
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(file) {
         let _ = writeln!(f, "{key}\t{digest}");
     }
 }

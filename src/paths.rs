@@ -8,9 +8,7 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
 }
 
 fn env_path(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+    std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 /// Model cache (`CRIT_CACHE`).

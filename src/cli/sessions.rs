@@ -21,12 +21,7 @@ pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
                 row.events,
                 row.dir.display()
             ),
-            Some(e) => println!(
-                "{name:<32} {:>6} {:>7}  {} (unreadable: {e})",
-                "-",
-                "-",
-                row.dir.display()
-            ),
+            Some(e) => println!("{name:<32} {:>6} {:>7}  {} (unreadable: {e})", "-", "-", row.dir.display()),
         }
     }
     Ok(())

@@ -127,14 +127,8 @@ pub enum Body {
 #[serde(tag = "on", rename_all = "snake_case")]
 pub enum Target {
     /// Item `index` of the assistance event `assistance` (its seq).
-    Critique {
-        assistance: u64,
-        index: usize,
-    },
-    Check {
-        assistance: u64,
-        index: usize,
-    },
+    Critique { assistance: u64, index: usize },
+    Check { assistance: u64, index: usize },
     /// A decomposition step (`assistance` = seq of the decompose event), or
     /// one of the task's own steps when `assistance` is absent (PRM800K).
     Step {
@@ -236,9 +230,7 @@ pub enum Verdict {
 impl Verdict {
     pub fn confidence(&self) -> Option<u8> {
         match self {
-            Verdict::Single { confidence, .. } | Verdict::Pairwise { confidence, .. } => {
-                *confidence
-            }
+            Verdict::Single { confidence, .. } | Verdict::Pairwise { confidence, .. } => *confidence,
         }
     }
 
@@ -283,19 +275,11 @@ pub enum ViewAction {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         arm: Option<String>,
     },
-    TabSwitched {
-        tab: String,
-    },
+    TabSwitched { tab: String },
     /// Item `index` of assistance `assistance` got focus.
-    Focused {
-        assistance: u64,
-        index: usize,
-    },
+    Focused { assistance: u64, index: usize },
     AssistanceRevealed,
-    Scrolled {
-        panel: String,
-        offset: u32,
-    },
+    Scrolled { panel: String, offset: u32 },
     TaskClosed,
 }
 

@@ -271,10 +271,7 @@ fn apply(state: &mut SessionState, event: &Event) {
             );
         }
         Body::ActiveTime { evaluator, ms, .. } => {
-            ts.by_evaluator
-                .entry(evaluator.clone())
-                .or_default()
-                .active_ms += ms;
+            ts.by_evaluator.entry(evaluator.clone()).or_default().active_ms += ms;
         }
         Body::View {
             task,

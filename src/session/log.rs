@@ -323,11 +323,7 @@ fn take_lock(dir: &Path) -> Result<File> {
                 .unwrap_or_default();
             return Err(SessionError::Locked {
                 dir: dir.to_path_buf(),
-                pid: if pid.is_empty() {
-                    "unknown".into()
-                } else {
-                    pid
-                },
+                pid: if pid.is_empty() { "unknown".into() } else { pid },
             });
         }
         Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),

@@ -92,10 +92,7 @@ pub enum TaskError {
         source: std::io::Error,
     },
     #[error("{}", render_invalid(.errors, *.total))]
-    Invalid {
-        errors: Vec<LineError>,
-        total: usize,
-    },
+    Invalid { errors: Vec<LineError>, total: usize },
     #[error("{path}: {message}")]
     Unrecognized { path: PathBuf, message: String },
 }

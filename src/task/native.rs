@@ -1,7 +1,7 @@
 //! crit's native JSONL task format, and the line-by-line JSONL plumbing that
 //! the other readers share.
 
-use super::{Format, LineError, Loaded, Result, Task, TaskError};
+use super::{Format, Loaded, LineError, Result, Task, TaskError};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -26,9 +26,7 @@ pub fn read_jsonl(
         let text = match std::str::from_utf8(raw) {
             Ok(t) => t.trim_end_matches('\r'),
             Err(e) => {
-                loaded
-                    .skipped
-                    .push(err(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
+                loaded.skipped.push(err(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
                 continue;
             }
         };
