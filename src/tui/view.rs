@@ -1069,20 +1069,7 @@ fn critique_form(f: &CritiqueForm, th: &Theme, area: Rect, buf: &mut Buffer) {
         "Comment (what is wrong, what the answer missed):",
         field_style(th, f.field == 0),
     ));
-    let h = lines.len() as u16;
-    Paragraph::new(lines).render(
-        Rect {
-            height: h.min(inner.height),
-            ..inner
-        },
-        buf,
-    );
-    let ta = Rect {
-        y: inner.y + h,
-        height: inner.height.saturating_sub(h),
-        ..inner
-    };
-    f.comment.render(ta, buf);
+    fields_then_editor(lines, &f.comment, inner, buf);
 }
 
 fn verdict_form(f: &VerdictForm, th: &Theme, area: Rect, buf: &mut Buffer) {
@@ -1123,6 +1110,16 @@ fn verdict_form(f: &VerdictForm, th: &Theme, area: Rect, buf: &mut Buffer) {
         f.field == 2,
     ));
     lines.push(Line::styled("Rationale:", field_style(th, f.field == 3)));
+    fields_then_editor(lines, &f.rationale, inner, buf);
+}
+
+/// A form: its field lines on top, the multi-line editor in the rest.
+fn fields_then_editor(
+    lines: Vec<Line<'_>>,
+    editor: &tui_textarea::TextArea<'_>,
+    inner: Rect,
+    buf: &mut Buffer,
+) {
     let h = lines.len() as u16;
     Paragraph::new(lines).render(
         Rect {
@@ -1136,7 +1133,7 @@ fn verdict_form(f: &VerdictForm, th: &Theme, area: Rect, buf: &mut Buffer) {
         height: inner.height.saturating_sub(h),
         ..inner
     };
-    f.rationale.render(ta, buf);
+    editor.render(ta, buf);
 }
 
 fn field(th: &Theme, name: &str, value: String, on: bool) -> Line<'static> {
