@@ -10,7 +10,10 @@
 //!   pairwise / non-pairwise tasks;
 //! - `{{! comment }}` (may span lines);
 //! - a line `=== system ===` starts the system message, `=== user ===` the
-//!   user message (without markers the whole text is the user message).
+//!   user message (without markers the whole text is the user message);
+//!   `=== example user ===` / `=== example assistant ===` pairs before it are
+//!   a worked example sent as earlier chat turns (small models copy an
+//!   example given inline far more than one given as a past exchange).
 //!
 //! Task text is data: the `<<<`/`>>>` fence markers inside it are broken up
 //! so an answer cannot close its fence and pose as instructions.
@@ -29,6 +32,8 @@ const BUILTIN_DECOMPOSE: &str = include_str!("../../prompts/decompose.txt");
 
 const SYSTEM_MARK: &str = "=== system ===";
 const USER_MARK: &str = "=== user ===";
+const EXAMPLE_USER_MARK: &str = "=== example user ===";
+const EXAMPLE_ASSISTANT_MARK: &str = "=== example assistant ===";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
@@ -61,6 +66,8 @@ pub struct Template {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Messages {
     pub system: Option<String>,
+    /// Worked examples as (user, assistant) turns before the real request.
+    pub examples: Vec<(String, String)>,
     pub user: String,
 }
 
@@ -262,17 +269,51 @@ fn fence_safe(data: &str) -> std::borrow::Cow<'_, str> {
 }
 
 fn split_messages(text: &str) -> Messages {
-    let (before, user) = match text.split_once(USER_MARK) {
-        Some((b, u)) => (b, u),
-        None => ("", text),
+    let mut msgs = Messages {
+        system: None,
+        examples: Vec::new(),
+        user: String::new(),
     };
-    let system = before
-        .split_once(SYSTEM_MARK)
-        .map(|(_, s)| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    Messages {
-        system,
-        user: user.trim().to_string(),
+    // Text before any marker is the user message, as without markers.
+    let mut current = USER_MARK;
+    let mut buf = String::new();
+    for line in text.split_inclusive('\n') {
+        let mark = [
+            SYSTEM_MARK,
+            USER_MARK,
+            EXAMPLE_USER_MARK,
+            EXAMPLE_ASSISTANT_MARK,
+        ]
+        .into_iter()
+        .find(|m| line.trim() == *m);
+        match mark {
+            Some(m) => {
+                store_part(&mut msgs, current, std::mem::take(&mut buf));
+                current = m;
+            }
+            None => buf.push_str(line),
+        }
+    }
+    store_part(&mut msgs, current, buf);
+    msgs
+}
+
+fn store_part(msgs: &mut Messages, mark: &str, text: String) {
+    let text = text.trim().to_string();
+    match mark {
+        SYSTEM_MARK => msgs.system = Some(text).filter(|s| !s.is_empty()),
+        EXAMPLE_USER_MARK => msgs.examples.push((text, String::new())),
+        EXAMPLE_ASSISTANT_MARK => match msgs.examples.last_mut() {
+            Some(last) if last.1.is_empty() => last.1 = text,
+            _ => msgs.examples.push((String::new(), text)),
+        },
+        _ if text.is_empty() => {}
+        _ => {
+            if !msgs.user.is_empty() {
+                msgs.user.push_str("\n\n");
+            }
+            msgs.user.push_str(&text);
+        }
     }
 }
 
@@ -280,17 +321,18 @@ fn split_messages(text: &str) -> Messages {
 /// without one get a plain `System:/User:/Assistant:` layout.
 pub fn chat_prompt(model: &LlamaModel, msgs: &Messages) -> Result<String> {
     if let Ok(template) = model.chat_template(None) {
-        let mut chat = Vec::with_capacity(2);
+        let message = |role: &str, text: &str| {
+            LlamaChatMessage::new(role.into(), text.into()).map_err(|_| PromptError::Nul)
+        };
+        let mut chat = Vec::with_capacity(2 + 2 * msgs.examples.len());
         if let Some(system) = &msgs.system {
-            chat.push(
-                LlamaChatMessage::new("system".into(), system.clone())
-                    .map_err(|_| PromptError::Nul)?,
-            );
+            chat.push(message("system", system)?);
         }
-        chat.push(
-            LlamaChatMessage::new("user".into(), msgs.user.clone())
-                .map_err(|_| PromptError::Nul)?,
-        );
+        for (user, assistant) in &msgs.examples {
+            chat.push(message("user", user)?);
+            chat.push(message("assistant", assistant)?);
+        }
+        chat.push(message("user", &msgs.user)?);
         match model.apply_chat_template(&template, &chat, true) {
             Ok(text) => return Ok(text),
             Err(e) => {
@@ -306,6 +348,9 @@ pub fn plain_prompt(msgs: &Messages) -> String {
     let mut out = String::new();
     if let Some(system) = &msgs.system {
         out.push_str(&format!("System: {system}\n\n"));
+    }
+    for (user, assistant) in &msgs.examples {
+        out.push_str(&format!("User: {user}\n\nAssistant: {assistant}\n\n"));
     }
     out.push_str(&format!("User: {}\n\nAssistant: ", msgs.user));
     out
@@ -347,7 +392,35 @@ mod tests {
                 !m.user.contains("crit prompt template"),
                 "comments are dropped"
             );
+            // The worked example is an earlier exchange, not part of the request.
+            assert_eq!(m.examples.len(), 1);
+            let (ex_user, ex_reply) = &m.examples[0];
+            assert!(ex_user.contains("12 pencils") && !ex_user.contains("eggs"));
+            let parsed: serde_json::Value = serde_json::from_str(ex_reply).unwrap();
+            assert!(parsed.is_object(), "{ex_reply}");
+            assert!(!m.user.contains("pencils"), "{}", m.user);
         }
+    }
+
+    #[test]
+    fn example_turns_split_in_order() {
+        let m = split_messages(
+            "=== system ===\nS\n=== example user ===\nQ1\n=== example assistant ===\nA1\n=== example user ===\nQ2\n=== example assistant ===\nA2\n=== user ===\nReal",
+        );
+        assert_eq!(m.system.as_deref(), Some("S"));
+        assert_eq!(
+            m.examples,
+            vec![("Q1".into(), "A1".into()), ("Q2".into(), "A2".into())]
+        );
+        assert_eq!(m.user, "Real");
+        let plain = plain_prompt(&m);
+        assert!(plain.find("User: Q1").unwrap() < plain.find("Assistant: A1").unwrap());
+        assert!(plain.ends_with("User: Real\n\nAssistant: "));
+        let bare = split_messages("just text");
+        assert_eq!(
+            (bare.system, bare.examples.len(), bare.user.as_str()),
+            (None, 0, "just text")
+        );
     }
 
     #[test]
