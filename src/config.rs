@@ -16,8 +16,21 @@ pub struct Config {
     pub max_tokens: Option<u32>,
     /// Review UI settings.
     pub review: ReviewConfig,
+    /// Sampler chain settings (recorded in every assistance's provenance).
+    pub sampler: SamplerConfig,
     /// Key rebinding: action name -> list of keys (e.g. `next_task = ["n", "ctrl-n"]`).
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// `[sampler]`: each unset value keeps crit's default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamplerConfig {
+    pub temperature: Option<f32>,
+    pub top_k: Option<i32>,
+    pub top_p: Option<f32>,
+    pub min_p: Option<f32>,
+    pub repeat_penalty: Option<f32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

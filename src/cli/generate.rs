@@ -57,6 +57,21 @@ pub struct EngineArgs {
     /// Directory of prompt templates [env: CRIT_PROMPTS] [default: built in]
     #[arg(long)]
     pub prompts: Option<PathBuf>,
+    /// Sampling temperature [default: 0.3]
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    /// Top-k sampling [default: 40]
+    #[arg(long)]
+    pub top_k: Option<i32>,
+    /// Top-p (nucleus) sampling [default: 0.9]
+    #[arg(long)]
+    pub top_p: Option<f32>,
+    /// Min-p sampling [default: 0.05]
+    #[arg(long)]
+    pub min_p: Option<f32>,
+    /// Repetition penalty; 1.0 turns it off [default: 1.15]
+    #[arg(long)]
+    pub repeat_penalty: Option<f32>,
 }
 
 impl EngineArgs {
@@ -71,7 +86,27 @@ impl EngineArgs {
         if let Some(n) = self.max_tokens.or(ctx.config.max_tokens) {
             s.max_tokens = n;
         }
+        self.apply_sampler(&mut s.sampler, &ctx.config.sampler);
         s
+    }
+
+    /// Flags override the config file's `[sampler]`, which overrides the defaults.
+    fn apply_sampler(&self, s: &mut assist::SamplerSettings, cfg: &crate::config::SamplerConfig) {
+        if let Some(v) = self.temperature.or(cfg.temperature) {
+            s.temperature = v;
+        }
+        if let Some(v) = self.top_k.or(cfg.top_k) {
+            s.top_k = v;
+        }
+        if let Some(v) = self.top_p.or(cfg.top_p) {
+            s.top_p = v;
+        }
+        if let Some(v) = self.min_p.or(cfg.min_p) {
+            s.min_p = v;
+        }
+        if let Some(v) = self.repeat_penalty.or(cfg.repeat_penalty) {
+            s.repeat_penalty = v;
+        }
     }
 
     /// Resolve the model and start the engine thread.
@@ -308,4 +343,37 @@ async fn drive(
     }
     bar.finish_and_clear();
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        engine: EngineArgs,
+    }
+
+    #[test]
+    fn sampler_flags_override_config_which_overrides_defaults() {
+        let config: crate::config::Config =
+            toml::from_str("[sampler]\ntemperature = 0.7\ntop_k = 20\nrepeat_penalty = 1.3\n")
+                .unwrap();
+        let ctx = Ctx {
+            config,
+            config_path: "c.toml".into(),
+            sessions_dir: "s".into(),
+        };
+        let args = Wrap::parse_from(["x", "--temperature", "0.1", "--top-p", "0.5"]).engine;
+        let s = args.settings(&ctx).sampler;
+        let d = assist::SamplerSettings::default();
+        assert_eq!(s.temperature, 0.1, "flag wins");
+        assert_eq!(s.top_k, 20, "config wins over default");
+        assert_eq!(s.repeat_penalty, 1.3);
+        assert_eq!(s.top_p, 0.5);
+        assert_eq!(s.min_p, d.min_p, "default kept");
+        assert!(s.grammar, "output is always grammar-constrained");
+    }
 }
