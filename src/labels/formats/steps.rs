@@ -223,15 +223,20 @@ fn prefix_labels(ctx: &Ctx, path: &StepPath) -> Vec<bool> {
     out
 }
 
+/// Each evaluator's rated step path on this task, with the meta it exports.
+fn rated_paths<'c>(
+    ctx: &'c Ctx<'_>,
+) -> impl Iterator<Item = (&'c String, &'c EvaluatorWork, StepPath, Meta)> + 'c {
+    ctx.works().filter_map(move |(ev, work)| {
+        let path = step_path(ctx, work)?;
+        let meta = meta_for(&path, work)?;
+        Some((ev, work, path, meta))
+    })
+}
+
 pub fn stepwise_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
     let mut slots = Slots::new();
-    for (ev, work) in ctx.works() {
-        let Some(path) = step_path(ctx, work) else {
-            continue;
-        };
-        let Some(meta) = meta_for(&path, work) else {
-            continue;
-        };
+    for (ev, _work, path, meta) in rated_paths(ctx) {
         let labels = prefix_labels(ctx, &path);
         let prompt = &ctx.task.prompt;
         // Rated alternatives first (TRL's order): prefix + the alternative.
@@ -298,13 +303,7 @@ fn ratings_key(path: &StepPath) -> String {
 
 pub fn prm800k_slots(ctx: &Ctx, _counts: &mut Counts) -> Slots {
     let mut slots = Slots::new();
-    for (ev, work) in ctx.works() {
-        let Some(path) = step_path(ctx, work) else {
-            continue;
-        };
-        let Some(meta) = meta_for(&path, work) else {
-            continue;
-        };
+    for (ev, work, path, meta) in rated_paths(ctx) {
         let record = prm800k_record(ctx, ev, work, &path, &meta);
         push(
             &mut slots,
