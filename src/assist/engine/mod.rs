@@ -11,6 +11,7 @@
 mod llama;
 mod sampler;
 mod stream;
+pub mod tokens;
 mod truncate;
 mod worker;
 

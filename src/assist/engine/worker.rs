@@ -3,6 +3,7 @@
 
 use super::sampler::{allowed, sampler_chain, TokenSampler};
 use super::stream::{JsonTracker, Utf8Stream};
+use super::tokens::Tokenizer;
 use super::truncate::{kept_bytes, truncated_task};
 use super::{llama, EngineError, Setup, Shared};
 use crate::assist::prompt::{self, Prompts};
@@ -52,6 +53,7 @@ pub(super) struct Worker<'m> {
     /// One grammar sampler per kind, reset per request.
     grammars: Vec<LlamaSampler>,
     sampler: TokenSampler,
+    tokenizer: Tokenizer,
 }
 
 enum Outcome {
@@ -85,6 +87,7 @@ impl<'m> Worker<'m> {
             ctx,
             batch,
             sampler,
+            tokenizer: Tokenizer::new(model),
             settings: setup.settings,
             prompts: setup.prompts,
             info: setup.info,
@@ -165,9 +168,9 @@ impl<'m> Worker<'m> {
 
     fn render(&self, kind: Kind, task: &Task) -> Result<(String, Vec<LlamaToken>), GenError> {
         let msgs = self.prompts.render(kind, task)?;
-        let text = prompt::chat_prompt(self.model, &msgs)?;
-        let tokens = self.model.vocab().tokenize(text.as_bytes(), true, true);
-        Ok((text, tokens))
+        let prompt = prompt::chat_parts(self.model, &msgs)?;
+        let tokens = self.tokenizer.prompt(self.model, &prompt);
+        Ok((prompt.text(), tokens))
     }
 
     /// Render the prompt; when it leaves less than `max_tokens` of context,
