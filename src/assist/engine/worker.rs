@@ -4,7 +4,7 @@
 use super::sampler::{allowed, sampler_chain, TokenSampler};
 use super::stream::{JsonTracker, Utf8Stream};
 use super::tokens::Tokenizer;
-use super::truncate::{kept_bytes, truncated_task};
+use super::truncate;
 use super::{llama, EngineError, Setup, Shared};
 use crate::assist::prompt::{self, Prompts};
 use crate::assist::{
@@ -63,6 +63,7 @@ enum Outcome {
 
 /// A prompt that fits the context.
 struct Fitted {
+    /// The rendered prompt (hashed for provenance).
     text: String,
     tokens: Vec<LlamaToken>,
     truncated: Option<Truncation>,
@@ -166,58 +167,47 @@ impl<'m> Worker<'m> {
         })))
     }
 
-    fn render(&self, kind: Kind, task: &Task) -> Result<(String, Vec<LlamaToken>), GenError> {
+    fn render(&self, kind: Kind, task: &Task) -> Result<Fitted, GenError> {
         let msgs = self.prompts.render(kind, task)?;
         let prompt = prompt::chat_parts(self.model, &msgs)?;
         let tokens = self.tokenizer.prompt(self.model, &prompt);
-        Ok((prompt.text(), tokens))
+        Ok(Fitted {
+            text: prompt.text(),
+            tokens,
+            truncated: None,
+        })
     }
 
     /// Render the prompt; when it leaves less than `max_tokens` of context,
     /// cut the answer (visibly, with a note in the prompt) until it fits.
     fn fit(&self, kind: Kind, task: &Task) -> Result<Fitted, GenError> {
         let budget = (self.settings.n_ctx - self.settings.max_tokens) as usize;
-        let (text, tokens) = self.render(kind, task)?;
-        if tokens.len() <= budget {
-            return Ok(Fitted {
-                text,
-                tokens,
-                truncated: None,
-            });
-        }
-        let total = task.answer.len() + task.answer_b.as_ref().map_or(0, String::len);
-        let (mut lo, mut hi) = (0usize, total);
-        let mut best = None;
-        // Largest kept length whose prompt fits (token count grows with it).
-        while lo <= hi {
-            let mid = lo + (hi - lo) / 2;
-            let cut = truncated_task(task, mid, total);
-            let (text, tokens) = self.render(kind, &cut)?;
-            if tokens.len() <= budget {
-                best = Some((mid, text, tokens));
-                lo = mid + 1;
-            } else if mid == 0 {
-                return Err(GenError::PromptTooLong {
-                    needed: tokens.len(),
-                    budget,
-                    n_ctx: self.settings.n_ctx,
-                    max_tokens: self.settings.max_tokens,
-                });
-            } else {
-                hi = mid - 1;
+        let fit = truncate::fit(
+            task,
+            budget,
+            |t| {
+                let fitted = self.render(kind, t)?;
+                let n = fitted.tokens.len();
+                Ok::<_, GenError>((fitted, n))
+            },
+            |text| self.tokenizer.piece_lens(self.model, text),
+        )?;
+        match fit {
+            truncate::Fit::Fits(fitted, None) => Ok(fitted),
+            truncate::Fit::Fits(fitted, Some(cut)) => {
+                tracing::warn!(task = %task.id, kept_bytes = cut.kept_bytes, total = cut.total_bytes, "answer truncated to fit the context");
+                Ok(Fitted {
+                    truncated: Some(cut),
+                    ..fitted
+                })
             }
-        }
-        let (kept, text, tokens) = best.expect("kept = 0 fits or we returned");
-        let kept_bytes = kept_bytes(task, kept, total);
-        tracing::warn!(task = %task.id, kept_bytes, total, "answer truncated to fit the context");
-        Ok(Fitted {
-            text,
-            tokens,
-            truncated: Some(Truncation {
-                kept_bytes,
-                total_bytes: total,
+            truncate::Fit::TooLong { needed } => Err(GenError::PromptTooLong {
+                needed,
+                budget,
+                n_ctx: self.settings.n_ctx,
+                max_tokens: self.settings.max_tokens,
             }),
-        })
+        }
     }
 
     fn decode_prompt(&mut self, tokens: &[LlamaToken]) -> Result<(), GenError> {
