@@ -3,7 +3,7 @@
 //! never prose. These tests never skip: a missing model fails with the
 //! message from `model::resolve` (run `crit model fetch` / `make model`).
 
-use crit::assist::engine::Engine;
+use crit::assist::engine::{Engine, Tuning};
 use crit::assist::prompt::Prompts;
 use crit::assist::{model, Assistant, EngineSettings, Event, Kind, Output, Request};
 use crit::task::Task;
@@ -39,9 +39,13 @@ fn settings(n_ctx: u32) -> EngineSettings {
 }
 
 fn start(settings: EngineSettings) -> Harness {
+    start_tuned(settings, Tuning::default())
+}
+
+fn start_tuned(settings: EngineSettings, tuning: Tuning) -> Harness {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine =
-        Engine::start(&model_path(), settings, Prompts::builtin(), tx).expect("engine starts");
+    let engine = Engine::start_tuned(&model_path(), settings, Prompts::builtin(), tx, tuning)
+        .expect("engine starts");
     let routes: Routes = Arc::default();
     let r = routes.clone();
     std::thread::spawn(move || {
@@ -223,6 +227,35 @@ fn fifty_megabyte_answer_is_truncated_visibly() {
         Event::Failed { error, .. } => assert!(error.contains("max_tokens"), "{error}"),
         other => panic!("unexpected {other:?}"),
     }
+}
+
+#[test]
+fn cached_prompt_prefix_gives_the_same_tokens_as_whole_prompts() {
+    let cached = start_tuned(settings(2048), Tuning { prefix_cache: true });
+    let whole = start_tuned(
+        settings(2048),
+        Tuning {
+            prefix_cache: false,
+        },
+    );
+    for task in &gsm8k_tasks()[..2] {
+        let a = done(&cached.run(task, Kind::Critique)).clone();
+        let b = done(&whole.run(task, Kind::Critique)).clone();
+        assert_eq!(a.raw, b.raw, "{}", task.id);
+        assert_eq!(a.output, b.output);
+        let (pa, pb) = (&a.provenance, &b.provenance);
+        assert_eq!(
+            (&pa.prompt_sha256, pa.prompt_tokens, pa.gen_tokens),
+            (&pb.prompt_sha256, pb.prompt_tokens, pb.gen_tokens)
+        );
+    }
+    // The second critique restored the system message and worked example
+    // instead of decoding them; the other engine decoded everything.
+    let (c, w) = (cached.engine.stats(), whole.engine.stats());
+    assert_eq!((c.requests, w.requests), (2, 2));
+    assert_eq!(c.prompt_tokens, w.prompt_tokens);
+    assert_eq!(w.reused_tokens, 0);
+    assert!(c.reused_tokens > 200, "{c:?}");
 }
 
 #[test]

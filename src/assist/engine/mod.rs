@@ -8,15 +8,19 @@
 //! vocabulary and sample again. Checking every candidate every step would
 //! halve the speed.
 
+mod fit;
 mod llama;
+mod prefix;
 mod sampler;
 mod stream;
 pub mod tokens;
 mod truncate;
 mod worker;
 
+pub use fit::{FitError, Fitted, Prompter};
 pub use llama::{backend, effective_threads, load_model, model_info, new_context, warm_up};
 pub use sampler::{sampler_chain, TokenSampler};
+pub use stream::JsonTracker;
 
 use super::prompt::Prompts;
 use super::{Assistant, EngineSettings, EventSender, ModelInfo, Request};
@@ -48,12 +52,38 @@ pub enum EngineError {
     ThreadDied,
 }
 
+/// How the engine works, where that does not change what it writes
+/// (benchmarks and tests compare the options).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// Keep each kind's decoded prompt prefix and reuse it.
+    pub prefix_cache: bool,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning { prefix_cache: true }
+    }
+}
+
+/// Counters since the engine started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Requests whose prompt was decoded.
+    pub requests: u64,
+    /// Their prompt tokens.
+    pub prompt_tokens: u64,
+    /// Of those, tokens restored from a cached prefix instead of decoded.
+    pub reused_tokens: u64,
+}
+
 /// Queue bookkeeping shared by the caller and the engine thread.
 #[derive(Default)]
 struct Shared {
     flags: Mutex<Flags>,
     /// Set when the engine is dropped: abort the running request.
     stop: AtomicBool,
+    stats: Mutex<Stats>,
 }
 
 #[derive(Default)]
@@ -65,6 +95,13 @@ struct Flags {
 impl Shared {
     fn is_cancelled(&self, id: u64) -> bool {
         self.stop.load(Ordering::Relaxed) || self.flags.lock().unwrap().cancelled.contains(&id)
+    }
+
+    fn count(&self, prompt_tokens: usize, reused: usize) {
+        let mut s = self.stats.lock().unwrap();
+        s.requests += 1;
+        s.prompt_tokens += prompt_tokens as u64;
+        s.reused_tokens += reused as u64;
     }
 
     fn finish(&self, id: u64) {
@@ -93,6 +130,17 @@ impl Engine {
         prompts: Prompts,
         events: EventSender,
     ) -> Result<Engine, EngineError> {
+        Self::start_tuned(model_path, settings, prompts, events, Tuning::default())
+    }
+
+    /// `start` with explicit tuning (benchmarks and tests).
+    pub fn start_tuned(
+        model_path: &Path,
+        settings: EngineSettings,
+        prompts: Prompts,
+        events: EventSender,
+        tuning: Tuning,
+    ) -> Result<Engine, EngineError> {
         let mut settings = settings;
         settings.n_threads = effective_threads(settings.n_threads);
         check_settings(&settings)?;
@@ -107,6 +155,7 @@ impl Engine {
             info: info.clone(),
             events,
             shared: shared.clone(),
+            tuning,
         };
         let thread = std::thread::Builder::new()
             .name("crit-engine".into())
@@ -129,6 +178,11 @@ impl Engine {
     /// Settings in effect (threads clamped to the machine's cores).
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
+    }
+
+    /// Counters since the engine started.
+    pub fn stats(&self) -> Stats {
+        *self.shared.stats.lock().unwrap()
     }
 }
 
@@ -187,6 +241,7 @@ struct Setup {
     info: ModelInfo,
     events: EventSender,
     shared: Arc<Shared>,
+    tuning: Tuning,
 }
 
 fn engine_thread(

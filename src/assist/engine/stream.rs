@@ -3,7 +3,7 @@
 
 /// Tracks whether the streamed text has closed its top-level JSON value.
 #[derive(Default)]
-pub(super) struct JsonTracker {
+pub struct JsonTracker {
     depth: u32,
     started: bool,
     pub in_string: bool,

@@ -1,17 +1,14 @@
 //! The engine thread's worker: fit the prompt, decode it, sample until the
 //! JSON closes, and turn the text into typed assistance.
 
+use super::fit::{FitError, Fitted, Prompter};
+use super::prefix::{even_chunks, PrefixCache, MIN_SEGMENT};
 use super::sampler::{allowed, sampler_chain, TokenSampler};
 use super::stream::{JsonTracker, Utf8Stream};
-use super::tokens::Tokenizer;
-use super::truncate;
-use super::{llama, EngineError, Setup, Shared};
-use crate::assist::prompt::{self, Prompts};
+use super::{llama, EngineError, Setup, Shared, Tuning};
 use crate::assist::{
     schema, Assistance, EngineSettings, Event, EventSender, Kind, ModelInfo, Provenance, Request,
-    Truncation,
 };
-use crate::task::Task;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
@@ -24,14 +21,7 @@ use std::time::Instant;
 #[derive(Debug, thiserror::Error)]
 enum GenError {
     #[error(transparent)]
-    Prompt(#[from] prompt::PromptError),
-    #[error("the prompt needs {needed} tokens even with the answer cut to nothing, but only {budget} fit (n_ctx {n_ctx} - max_tokens {max_tokens}); raise n_ctx or lower max_tokens")]
-    PromptTooLong {
-        needed: usize,
-        budget: usize,
-        n_ctx: u32,
-        max_tokens: u32,
-    },
+    Fit(#[from] FitError),
     #[error("llama.cpp decode failed: {0}")]
     Decode(String),
     #[error("generation stopped at max_tokens ({max_tokens}) before the JSON was complete; raise max_tokens. Raw output: {raw}")]
@@ -46,27 +36,20 @@ pub(super) struct Worker<'m> {
     ctx: LlamaContext<'m>,
     batch: LlamaBatch<'static>,
     settings: EngineSettings,
-    prompts: Prompts,
     info: ModelInfo,
     events: EventSender,
     shared: Arc<Shared>,
     /// One grammar sampler per kind, reset per request.
     grammars: Vec<LlamaSampler>,
     sampler: TokenSampler,
-    tokenizer: Tokenizer,
+    prompter: Prompter<'m>,
+    tuning: Tuning,
+    prefixes: PrefixCache,
 }
 
 enum Outcome {
     Done(Box<Assistance>),
     Cancelled,
-}
-
-/// A prompt that fits the context.
-struct Fitted {
-    /// The rendered prompt (hashed for provenance).
-    text: String,
-    tokens: Vec<LlamaToken>,
-    truncated: Option<Truncation>,
 }
 
 impl<'m> Worker<'m> {
@@ -88,9 +71,10 @@ impl<'m> Worker<'m> {
             ctx,
             batch,
             sampler,
-            tokenizer: Tokenizer::new(model),
+            prompter: Prompter::new(model, setup.prompts, &setup.settings),
+            tuning: setup.tuning,
+            prefixes: PrefixCache::default(),
             settings: setup.settings,
-            prompts: setup.prompts,
             info: setup.info,
             events: setup.events,
             shared: setup.shared,
@@ -121,15 +105,16 @@ impl<'m> Worker<'m> {
     }
 
     fn generate(&mut self, req: &Request) -> Result<Outcome, GenError> {
-        let fitted = self.fit(req.kind, &req.task)?;
+        let fitted = self.prompter.fit(req.kind, &req.task)?;
         self.send(Event::Started {
             id: req.id,
             prompt_tokens: fitted.tokens.len() as u32,
             truncated: fitted.truncated.clone(),
         });
         let t0 = Instant::now();
-        self.decode_prompt(&fitted.tokens)?;
+        let reused = self.decode_prompt(req.kind, &fitted)?;
         let prompt_ms = t0.elapsed().as_millis() as u64;
+        self.shared.count(fitted.tokens.len(), reused);
         let t1 = Instant::now();
         let Some(gen) = self.sample_loop(req, fitted.tokens.len())? else {
             return Ok(Outcome::Cancelled);
@@ -142,7 +127,7 @@ impl<'m> Worker<'m> {
             });
         }
         let output = schema::parse(req.kind, &gen.text, &req.task)?;
-        let template = self.prompts.template(req.kind);
+        let template = self.prompter.prompts().template(req.kind);
         let provenance = Provenance {
             model: self.info.clone(),
             template_name: template.name.clone(),
@@ -167,64 +152,59 @@ impl<'m> Worker<'m> {
         })))
     }
 
-    fn render(&self, kind: Kind, task: &Task) -> Result<Fitted, GenError> {
-        let msgs = self.prompts.render(kind, task)?;
-        let prompt = prompt::chat_parts(self.model, &msgs)?;
-        let tokens = self.tokenizer.prompt(self.model, &prompt);
-        Ok(Fitted {
-            text: prompt.text(),
-            tokens,
-            truncated: None,
-        })
-    }
-
-    /// Render the prompt; when it leaves less than `max_tokens` of context,
-    /// cut the answer (visibly, with a note in the prompt) until it fits.
-    fn fit(&self, kind: Kind, task: &Task) -> Result<Fitted, GenError> {
-        let budget = (self.settings.n_ctx - self.settings.max_tokens) as usize;
-        let fit = truncate::fit(
-            task,
-            budget,
-            |t| {
-                let fitted = self.render(kind, t)?;
-                let n = fitted.tokens.len();
-                Ok::<_, GenError>((fitted, n))
-            },
-            |text| self.tokenizer.piece_lens(self.model, text),
-        )?;
-        match fit {
-            truncate::Fit::Fits(fitted, None) => Ok(fitted),
-            truncate::Fit::Fits(fitted, Some(cut)) => {
-                tracing::warn!(task = %task.id, kept_bytes = cut.kept_bytes, total = cut.total_bytes, "answer truncated to fit the context");
-                Ok(Fitted {
-                    truncated: Some(cut),
-                    ..fitted
-                })
-            }
-            truncate::Fit::TooLong { needed } => Err(GenError::PromptTooLong {
-                needed,
-                budget,
-                n_ctx: self.settings.n_ctx,
-                max_tokens: self.settings.max_tokens,
-            }),
-        }
-    }
-
-    fn decode_prompt(&mut self, tokens: &[LlamaToken]) -> Result<(), GenError> {
+    /// Decode the prompt into an empty cache, restoring the kind's cached
+    /// prefix (or caching it) when the tuning allows. Returns how many
+    /// prompt tokens were restored rather than decoded.
+    fn decode_prompt(&mut self, kind: Kind, fitted: &Fitted) -> Result<usize, GenError> {
+        let tokens = &fitted.tokens;
         self.ctx.clear_kv_cache();
-        let n_batch = self.ctx.n_batch() as usize;
-        let last = tokens.len().saturating_sub(1);
-        for (c, chunk) in tokens.chunks(n_batch).enumerate() {
+        let mut done = 0;
+        let mut reused = 0;
+        if self.tuning.prefix_cache {
+            reused = self.prefixes.restore(kind, &mut self.ctx, tokens);
+            done = reused;
+            if reused == 0 {
+                let fixed = self.prompter.fixed_prefix(kind, tokens);
+                if PrefixCache::worth_saving(fixed, tokens.len()) {
+                    self.decode_tokens(&tokens[..fixed], 0, false)?;
+                    self.prefixes.save(kind, &self.ctx, &tokens[..fixed]);
+                    done = fixed;
+                }
+            }
+        }
+        self.decode_tokens(&tokens[done..], done, true)?;
+        Ok(reused)
+    }
+
+    /// Decode `tokens` at positions from `start`, in batches of at most
+    /// one micro-batch, as even as possible so none is shorter than it must
+    /// be (see `prefix`: the batch size class changes the rounding); logits
+    /// for the last token only when `logits` (the sampler reads them).
+    fn decode_tokens(
+        &mut self,
+        tokens: &[LlamaToken],
+        start: usize,
+        logits: bool,
+    ) -> Result<(), GenError> {
+        let max = (self.ctx.n_ubatch() as usize).max(MIN_SEGMENT);
+        let mut at = 0;
+        for len in even_chunks(tokens.len(), max) {
             self.batch.clear();
-            for (i, &tok) in chunk.iter().enumerate() {
-                let pos = c * n_batch + i;
+            for (i, &tok) in tokens[at..at + len].iter().enumerate() {
+                let k = at + i;
                 self.batch
-                    .add(tok, pos as i32, &[0], pos == last)
+                    .add(
+                        tok,
+                        (start + k) as i32,
+                        &[0],
+                        logits && k + 1 == tokens.len(),
+                    )
                     .map_err(|e| GenError::Decode(e.to_string()))?;
             }
             self.ctx
                 .decode(&mut self.batch)
                 .map_err(|e| GenError::Decode(e.to_string()))?;
+            at += len;
         }
         Ok(())
     }
