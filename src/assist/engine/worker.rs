@@ -218,6 +218,8 @@ impl<'m> Worker<'m> {
     ) -> Result<Option<Generated>, GenError> {
         let model = self.model;
         let vocab = model.vocab();
+        // The kind's schema grammar; a per-request grammar (e.g. quotes
+        // anchored in this answer) would be built and chosen here.
         let grammar = if self.settings.sampler.grammar {
             let g = &mut self.grammars[req.kind as usize];
             g.reset();

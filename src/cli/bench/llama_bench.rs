@@ -104,8 +104,13 @@ fn run(binary: &std::ffi::OsStr, args: &[String]) -> Result<Vec<(u64, u64, u32, 
         let last = err.lines().last().unwrap_or_default();
         return Err(format!("llama-bench exited with {}: {last}", out.status));
     }
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .map_err(|e| format!("llama-bench printed no JSON: {e}"))?;
+    parse(&out.stdout)
+}
+
+/// Results from llama-bench's `-o json` output.
+fn parse(stdout: &[u8]) -> Result<Vec<(u64, u64, u32, f64)>, String> {
+    let json: serde_json::Value =
+        serde_json::from_slice(stdout).map_err(|e| format!("llama-bench printed no JSON: {e}"))?;
     let num = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_f64);
     Ok(json
         .as_array()
@@ -146,4 +151,22 @@ pub fn render(l: &LlamaBenchRow) -> String {
         l.crit_prompt_tps,
         l.prompt_ratio
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_are_read_from_llama_bench_json() {
+        let out = br#"[
+          {"model_type": "llama ?B Q4_1", "n_threads": 2, "n_prompt": 180, "n_gen": 0, "n_depth": 380, "avg_ts": 251.5, "stddev_ts": 3.1},
+          {"model_type": "llama ?B Q4_1", "n_threads": 2, "n_prompt": 0, "n_gen": 128, "n_depth": 560, "avg_ts": 47.25, "stddev_ts": 0.4}
+        ]"#;
+        assert_eq!(
+            parse(out).unwrap(),
+            vec![(180, 0, 380, 251.5), (0, 128, 560, 47.25)]
+        );
+        assert!(parse(b"error: unknown argument").is_err());
+    }
 }
