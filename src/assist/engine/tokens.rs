@@ -23,16 +23,12 @@ struct Special {
     rstrip: bool,
 }
 
-/// The vocabulary's special tokens and the longest token text, read once
-/// per model.
+/// The vocabulary's special tokens, read once per model.
 pub struct Tokenizer {
     /// Longest spelling first.
     specials: Vec<Special>,
     /// Bytes a special token's spelling starts with.
     first: [bool; 256],
-    /// Longest piece any token decodes to (bytes): `n` tokens never cover
-    /// more than `n * max_piece` bytes of text.
-    pub max_piece: usize,
 }
 
 /// Is this a special token (control, user-defined, unknown or end of
@@ -50,18 +46,16 @@ impl Tokenizer {
     pub fn new(model: &LlamaModel) -> Tokenizer {
         let vocab = model.vocab();
         let mut specials = Vec::new();
-        let mut max_piece = 1;
-        let mut piece = Vec::with_capacity(64);
         for id in 0..model.n_vocab() {
             let token = LlamaToken(id);
-            piece.clear();
-            vocab.token_to_piece_into(token, &mut piece, false, None);
-            max_piece = max_piece.max(piece.len());
             let attr = vocab.attr(token);
-            let special = attr.contains(LlamaTokenAttr::Control)
-                || attr.contains(LlamaTokenAttr::UserDefined);
+            if !attr.contains(LlamaTokenAttr::Control)
+                && !attr.contains(LlamaTokenAttr::UserDefined)
+            {
+                continue;
+            }
             let text = vocab.text(token).and_then(|t| t.to_str().ok());
-            if let (true, Some(text)) = (special, text.filter(|t| !t.is_empty())) {
+            if let Some(text) = text.filter(|t| !t.is_empty()) {
                 specials.push(Special {
                     text: text.to_string(),
                     token,
@@ -75,11 +69,7 @@ impl Tokenizer {
         for s in &specials {
             first[s.text.as_bytes()[0] as usize] = true;
         }
-        Tokenizer {
-            specials,
-            first,
-            max_piece,
-        }
+        Tokenizer { specials, first }
     }
 
     /// Tokens of a chat prompt: special tokens only where the chat template
