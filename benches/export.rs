@@ -118,13 +118,15 @@ fn main() {
 /// Where the time goes, in this process: reading+parsing and folding.
 fn breakdown(dir: &Path) {
     let t = Instant::now();
-    let data = crit::session::SessionData::read(dir).expect("read");
-    let read = t.elapsed().as_secs_f64();
+    let replay = crit::session::Replay::read(dir).expect("read");
+    let both = t.elapsed().as_secs_f64();
+    let (tasks, events) = replay.into_parts();
+    let n = tasks.len();
     let t = Instant::now();
-    let state = crit::session::fold(&data.tasks, &data.events);
+    drop(crit::session::Replay::new(tasks, events));
+    let fold = t.elapsed().as_secs_f64();
     println!(
-        "of each export: read+parse {read:.3} s, fold {:.3} s ({} tasks); the rest is building and writing records",
-        t.elapsed().as_secs_f64(),
-        state.tasks.len()
+        "of each export: read+parse {:.3} s, fold {fold:.3} s ({n} tasks); the rest is building and writing records",
+        both - fold
     );
 }

@@ -8,7 +8,8 @@
 
 use crit::assist::scripted::{self, fixed, provenance, ScriptConfig, Scripted};
 use crit::assist::{Assistance, Critique, Kind, Output, Request, Severity};
-use crit::session::event::{now_utc, Body, Event, SCHEMA_VERSION};
+use crit::session::event::{Body, Event, SourceFormat, SCHEMA_VERSION};
+use crit::session::{Replay, Timestamp};
 use crit::task::Task;
 use crit::tui::{driver, App, Driver, Msg, Options};
 use ratatui::backend::TestBackend;
@@ -51,7 +52,7 @@ fn event(seq: u64, body: Body) -> Event {
     Event {
         v: SCHEMA_VERSION,
         seq,
-        ts: now_utc(),
+        ts: Timestamp::now(),
         body,
     }
 }
@@ -85,7 +86,7 @@ fn render_bench() {
         Body::SessionCreated {
             crit_version: "bench".into(),
             source_path: "-".into(),
-            source_format: "native".into(),
+            source_format: SourceFormat::Native,
             tasks_sha256: "0".repeat(64),
             task_count: 1,
         },
@@ -107,12 +108,11 @@ fn render_bench() {
             2 + i as u64,
             Body::Assistance {
                 task: "big".into(),
-                kind: req.kind,
-                assistance: Box::new(a),
+                assistance: std::sync::Arc::new(a),
             },
         ));
     }
-    let mut app = App::new(opts(), vec![task], events);
+    let mut app = App::new(opts(), Replay::new(vec![task], events));
     app.size = ratatui::layout::Rect::new(0, 0, 200, 60);
     // Select a critique deep in the answer so highlighting and scrolling work.
     for _ in 0..40 {
@@ -178,12 +178,12 @@ fn stall_bench() {
         Body::SessionCreated {
             crit_version: "bench".into(),
             source_path: "-".into(),
-            source_format: "native".into(),
+            source_format: SourceFormat::Native,
             tasks_sha256: "0".repeat(64),
             task_count: 1,
         },
     )];
-    let mut app = App::new(opts(), vec![task], events);
+    let mut app = App::new(opts(), Replay::new(vec![task], events));
     let mut drv = Driver::new(None, Some(assistant), rx, driver::real_clock());
     let mut term = Terminal::new(TestBackend::new(200, 60)).unwrap();
     drv.dispatch(&mut app, Msg::Resize(200, 60)).unwrap();

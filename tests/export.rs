@@ -2,12 +2,13 @@
 //! content, plus retraction, `--resolve`, missing-label and atomic-write
 //! cases. Timestamps and paths are normalized before snapshotting.
 
-use crit::assist::{Kind, Output, Severity};
+use crit::assist::{Output, Severity};
 use crit::labels::synthetic::{assistance, critique, step};
 use crit::labels::{export, ExportFormat, ExportOptions, LabelKind, Manifest, Resolve, Sink};
 use crit::session::event::{
     Body, CritiqueLabel, LabelValue, Phase, Preference, Side, Target, Verdict, ViewAction,
 };
+use crit::session::event::{Protocol, SourceFormat};
 use crit::session::Session;
 use crit::task::{Span, Task};
 use serde_json::{json, Value};
@@ -138,20 +139,18 @@ fn step_label(s: &mut Session, ev: &str, index: usize, rating: i8) -> u64 {
 /// The golden session: three evaluators, every kind of label, retractions.
 fn build(dir: &Path) -> PathBuf {
     let dir = dir.join("golden");
-    let mut s = Session::create_or_open(&dir, &tasks(), "golden.jsonl", "native").unwrap();
+    let mut s =
+        Session::create_or_open(&dir, &tasks(), "golden.jsonl", SourceFormat::Native).unwrap();
     for ev in ["alice", "bob"] {
         s.append(Body::View {
             task: "math".into(),
             evaluator: ev.into(),
             action: ViewAction::TaskOpened {
-                arm: Some(
-                    if ev == "alice" {
-                        "assisted"
-                    } else {
-                        "unassisted"
-                    }
-                    .into(),
-                ),
+                arm: Some(if ev == "alice" {
+                    Protocol::Assisted
+                } else {
+                    Protocol::Unassisted
+                }),
             },
         })
         .unwrap();
@@ -228,7 +227,6 @@ fn essay_labels(s: &mut Session) {
     let a = s
         .append(Body::Assistance {
             task: "essay".into(),
-            kind: Kind::Critique,
             assistance: assistance(out),
         })
         .unwrap()
@@ -242,7 +240,6 @@ fn essay_labels(s: &mut Session) {
     let d = s
         .append(Body::Assistance {
             task: "essay".into(),
-            kind: Kind::Decompose,
             assistance: assistance(dec),
         })
         .unwrap()
@@ -522,7 +519,7 @@ fn filters_evaluator_confidence_arm_kinds_window() {
     assert_eq!(bob[0]["meta"]["task"], "essay");
     assert!(m.counts.skipped["below_min_confidence"] >= 1);
     let mut o = opts(ExportFormat::TrlStepwise);
-    o.filters.arm = Some("assisted".into());
+    o.filters.arm = Some(Protocol::Assisted);
     let (recs, _) = export_records(&o);
     assert_eq!(recs.len(), 2); // alice's alternative + path; bob is unassisted
     let mut o = opts(ExportFormat::TrlPreference);
@@ -1169,8 +1166,8 @@ fn hh_rlhf_dialogues_become_turns_and_round_trip_conversationally() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("hh");
     import_into(&src_path, ImportFormat::HhRlhf, &dir, true);
-    let data = crit::session::SessionData::read(&dir).unwrap();
-    for t in &data.tasks {
+    let data = crit::session::Replay::read(&dir).unwrap();
+    for t in data.tasks() {
         let msgs = crit::labels::prompt_messages(&t.prompt);
         assert_eq!(msgs[0]["role"], "user");
         let pairs: Vec<(String, String)> = msgs

@@ -1,8 +1,9 @@
 //! The append-only log: sequence numbers, resume, torn-tail recovery, the
 //! single-writer lock and corrupt lines.
 
+use crit::session::event::SourceFormat;
 use crit::session::event::{Body, CritiqueLabel, LabelValue, Target};
-use crit::session::{fold, Session, SessionData, SessionError};
+use crit::session::{Replay, Session, SessionError};
 use crit::task::Task;
 use std::io::Write;
 
@@ -41,26 +42,28 @@ fn create_append_and_reopen_keeps_sequence() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s1");
     {
-        let mut s = Session::create_or_open(&path, &tasks(), "x.jsonl", "native").unwrap();
+        let mut s =
+            Session::create_or_open(&path, &tasks(), "x.jsonl", SourceFormat::Native).unwrap();
         s.append_durable(label("t1", 0)).unwrap();
         assert_eq!(s.events().len(), 2);
     }
-    let mut s = Session::create_or_open(&path, &tasks(), "x.jsonl", "native").unwrap();
+    let mut s = Session::create_or_open(&path, &tasks(), "x.jsonl", SourceFormat::Native).unwrap();
     let ev = s.append(label("t2", 1)).unwrap();
     assert_eq!(ev.seq, 3);
     drop(s);
-    let data = SessionData::read(&path).unwrap();
-    let seqs: Vec<u64> = data.events.iter().map(|e| e.seq).collect();
+    let data = Replay::read(&path).unwrap();
+    let seqs: Vec<u64> = data.events().iter().map(|e| e.seq).collect();
     assert_eq!(seqs, vec![1, 2, 3]);
-    assert_eq!(data.tasks, tasks());
+    let read: Vec<_> = data.tasks().iter().map(|t| (**t).clone()).collect();
+    assert_eq!(read, tasks());
     assert!(matches!(
-        data.events[0].body,
+        data.events()[0].body,
         Body::SessionCreated { task_count: 3, .. }
     ));
     let text = std::fs::read_to_string(path.join("events.jsonl")).unwrap();
     for line in text.lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert_eq!(v["v"], 1);
+        assert_eq!(v["v"], crit::session::event::SCHEMA_VERSION);
         assert!(v["ts"].as_str().unwrap().ends_with('Z'));
         assert!(v["type"].is_string());
     }
@@ -70,7 +73,7 @@ fn create_append_and_reopen_keeps_sequence() {
 fn second_writer_is_refused_with_pid() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s");
-    let _first = Session::create_or_open(&path, &tasks(), "x", "native").unwrap();
+    let _first = Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap();
     let err = Session::open(&path).unwrap_err();
     match &err {
         SessionError::Locked { pid, .. } => assert_eq!(pid, &std::process::id().to_string()),
@@ -78,7 +81,7 @@ fn second_writer_is_refused_with_pid() {
     }
     assert!(err.to_string().contains("in use by another crit process"));
     // Readers need no lock.
-    assert_eq!(SessionData::read(&path).unwrap().events.len(), 1);
+    assert_eq!(Replay::read(&path).unwrap().events().len(), 1);
 }
 
 #[test]
@@ -86,7 +89,7 @@ fn torn_last_line_is_truncated_and_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s");
     {
-        let mut s = Session::create_or_open(&path, &tasks(), "x", "native").unwrap();
+        let mut s = Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap();
         s.append_durable(label("t1", 0)).unwrap();
     }
     let events = path.join("events.jsonl");
@@ -99,7 +102,7 @@ fn torn_last_line_is_truncated_and_recorded() {
         .unwrap();
     drop(f);
     // A reader ignores the torn tail.
-    assert_eq!(SessionData::read(&path).unwrap().events.len(), 2);
+    assert_eq!(Replay::read(&path).unwrap().events().len(), 2);
     let s = Session::open(&path).unwrap();
     let last = s.events().last().unwrap();
     assert_eq!(last.seq, 3);
@@ -115,7 +118,7 @@ fn corrupt_middle_line_reports_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s");
     {
-        let mut s = Session::create_or_open(&path, &tasks(), "x", "native").unwrap();
+        let mut s = Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap();
         s.append_durable(label("t1", 0)).unwrap();
         s.append_durable(label("t1", 1)).unwrap();
     }
@@ -124,7 +127,7 @@ fn corrupt_middle_line_reports_file_and_line() {
     let mut lines: Vec<&str> = text.lines().collect();
     lines[1] = "{not json";
     std::fs::write(&events, lines.join("\n") + "\n").unwrap();
-    let err = SessionData::read(&path).unwrap_err().to_string();
+    let err = Replay::read(&path).unwrap_err().to_string();
     assert!(err.contains("events.jsonl:2: invalid JSON"), "{err}");
 }
 
@@ -132,10 +135,10 @@ fn corrupt_middle_line_reports_file_and_line() {
 fn resuming_with_different_tasks_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s");
-    drop(Session::create_or_open(&path, &tasks(), "x", "native").unwrap());
+    drop(Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap());
     let mut other = tasks();
     other[0].answer = "changed".into();
-    let err = Session::create_or_open(&path, &other, "x", "native").unwrap_err();
+    let err = Session::create_or_open(&path, &other, "x", SourceFormat::Native).unwrap_err();
     assert!(matches!(err, SessionError::Mismatch { .. }), "{err}");
 }
 
@@ -143,7 +146,7 @@ fn resuming_with_different_tasks_is_refused() {
 fn retraction_restores_previous_label() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s");
-    let mut s = Session::create_or_open(&path, &tasks(), "x", "native").unwrap();
+    let mut s = Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap();
     s.append(label("t1", 0)).unwrap();
     let second = s
         .append(Body::Label {
@@ -166,10 +169,15 @@ fn retraction_restores_previous_label() {
         index: 0,
     };
     let value_now = |s: &Session| {
-        let st = fold(s.tasks(), s.events());
-        st.task_state("t1").unwrap().by_evaluator["ann"].labels[&target]
-            .value
-            .clone()
+        // The session's own fold (incremental) and a fresh one agree.
+        let read = |r: &Replay| {
+            r.task_state("t1").unwrap().by_evaluator["ann"].labels[&target]
+                .value
+                .clone()
+        };
+        let fresh = Replay::read(s.dir()).unwrap();
+        assert_eq!(read(s.replay()), read(&fresh));
+        read(s.replay())
     };
     assert!(matches!(
         value_now(&s),

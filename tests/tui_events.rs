@@ -6,8 +6,9 @@ mod common;
 
 use common::*;
 use crit::assist::scripted::Scripted;
+use crit::session::event::SourceFormat;
 use crit::session::event::{Body, Event};
-use crit::session::{Session, SessionData};
+use crit::session::{Replay, Session};
 use crit::tui::driver::Clock;
 use crit::tui::{App, Driver, Msg, Options};
 use serde_json::{json, Value};
@@ -24,15 +25,16 @@ struct Rig {
 
 fn rig(dir: &std::path::Path, o: Options) -> Rig {
     let tasks = tasks();
-    let session = Session::create_or_open(dir, &tasks, "tasks.jsonl", "native").unwrap();
-    let events = session.events().to_vec();
+    let session =
+        Session::create_or_open(dir, &tasks, "tasks.jsonl", SourceFormat::Native).unwrap();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let time = Arc::new(AtomicU64::new(0));
     let t = time.clone();
     let clock: Clock = Arc::new(move || t.load(Ordering::SeqCst));
     let assistant = Box::new(Scripted::new(tx));
-    let app = App::new(o, session.tasks().to_vec(), events);
-    let driver = Driver::new(Some(session), Some(assistant), rx, clock);
+    let (log, replay) = session.split();
+    let app = App::new(o, replay);
+    let driver = Driver::new(Some(log), Some(assistant), rx, clock);
     Rig {
         app,
         driver,
@@ -63,6 +65,10 @@ fn summary(events: &[Event]) -> Vec<Value> {
         .map(|e| {
             let mut v = serde_json::to_value(&e.body).unwrap();
             let o = v.as_object_mut().unwrap();
+            // An assistance event names its kind in its output.
+            if let Some(kind) = o.get("output").map(|out| out["kind"].clone()) {
+                o.insert("kind".into(), kind);
+            }
             for k in [
                 "ts",
                 "pid",
@@ -114,8 +120,8 @@ fn key_sequence_writes_exact_events() {
     ]);
     r.keys([key('n'), key('q')]);
     r.driver.finish().unwrap();
-    let data = SessionData::read(&r.dir).unwrap();
-    let got = summary(&data.events);
+    let data = Replay::read(&r.dir).unwrap();
+    let got = summary(data.events());
     let a = |seq: u64| seq; // readability: assistance seqs are 3, 4, 5
                             // Views are debounced (no ticks here): they are flushed when the task closes.
     let want = vec![
@@ -149,10 +155,9 @@ fn key_sequence_writes_exact_events() {
         serde_json::to_string_pretty(&got).unwrap()
     );
     // Labels and verdicts were made durable; the fold sees one label per target.
-    let state = crit::session::fold(&data.tasks, &data.events);
-    let work = &state.states[0].by_evaluator["alice"];
+    let work = &data.state(0).by_evaluator["alice"];
     assert_eq!(work.labels.len(), 3);
-    assert!(state.states[0].by_evaluator["alice"]
+    assert!(data.state(0).by_evaluator["alice"]
         .final_verdict()
         .is_some());
     let _ = Body::type_name; // keep the import meaningful
@@ -174,7 +179,7 @@ fn reopening_resumes_and_never_regenerates() {
         r.keys([key('n'), key(']'), key('j'), key('q')]);
         r.driver.finish().unwrap();
     }
-    let before = SessionData::read(&dir).unwrap().events.len();
+    let before = Replay::read(&dir).unwrap().events().len();
     let mut r = rig(
         &dir,
         Options {
@@ -188,18 +193,20 @@ fn reopening_resumes_and_never_regenerates() {
     r.send(Msg::Start);
     r.keys([key('q')]);
     r.driver.finish().unwrap();
-    let data = SessionData::read(&dir).unwrap();
+    let data = Replay::read(&dir).unwrap();
     let assistance: Vec<(String, String)> = data
-        .events
+        .events()
         .iter()
         .filter_map(|e| match &e.body {
-            Body::Assistance { task, kind, .. } => Some((task.clone(), kind.name().to_string())),
+            Body::Assistance {
+                task, assistance, ..
+            } => Some((task.clone(), assistance.output.kind().to_string())),
             _ => None,
         })
         .collect();
     // Tasks 1-2 from the first run, task 3 prefetched now: each kind once.
     assert_eq!(assistance.len(), 9, "{assistance:?}");
-    assert!(data.events.len() > before);
+    assert!(data.events().len() > before);
 }
 
 #[test]
@@ -249,8 +256,8 @@ fn run_loop_on_test_backend_quits_cleanly() {
         .unwrap();
     });
     assert!(r.app.quit);
-    let data = SessionData::read(&dir).unwrap();
-    assert!(data.events.iter().any(|e| matches!(
+    let data = Replay::read(&dir).unwrap();
+    assert!(data.events().iter().any(|e| matches!(
         &e.body,
         Body::View {
             action: crit::session::event::ViewAction::TaskClosed,

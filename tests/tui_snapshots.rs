@@ -83,7 +83,7 @@ fn help() {
 #[test]
 fn blind_first_before_and_after_reveal() {
     let mut sim = started(Options {
-        protocol: Protocol::BlindFirst,
+        protocol: crit::session::event::ProtocolSpec::Fixed(Protocol::BlindFirst),
         ..opts()
     });
     both("blind_before", &mut sim);

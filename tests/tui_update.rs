@@ -5,9 +5,11 @@ mod common;
 
 use common::*;
 use crit::assist::{CheckVerdict, Kind};
+use crit::session::event::ProtocolSpec;
 use crit::session::event::{
     Body, CritiqueLabel, LabelValue, Phase, Preference, Target, Verdict, ViewAction,
 };
+use crit::session::Replay;
 use crit::tui::keymap::{Action, Key, KeymapError};
 use crit::tui::{Effect, Keymap, Msg, Options, Protocol, Tab};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -26,7 +28,7 @@ fn labels(sim: &Sim) -> Vec<(Target, LabelValue)> {
 fn seq_of(sim: &Sim, task: &str, kind: Kind) -> u64 {
     sim.log
         .iter()
-        .find(|e| matches!(&e.body, Body::Assistance { task: t, kind: k, .. } if t == task && *k == kind))
+        .find(|e| matches!(&e.body, Body::Assistance { task: t, assistance: a } if t == task && a.output.kind() == kind))
         .map(|e| e.seq)
         .expect("assistance recorded")
 }
@@ -41,7 +43,7 @@ fn start_opens_task_and_prefetches_missing_assistance() {
     let fx = sim.send(Msg::Start);
     assert!(matches!(
         &fx[0],
-        Effect::Append { body: Body::View { action: ViewAction::TaskOpened { arm: Some(a) }, .. }, durable: false } if a == "assisted"
+        Effect::Append { body: Body::View { action: ViewAction::TaskOpened { arm: Some(a) }, .. }, durable: false } if *a == Protocol::Assisted
     ));
     let submits: Vec<(usize, Kind)> = fx
         .iter()
@@ -354,7 +356,7 @@ fn editor_result_becomes_a_correction() {
 #[test]
 fn blind_first_hides_until_unaided_verdict_then_reveals() {
     let mut sim = Sim::new(Options {
-        protocol: Protocol::BlindFirst,
+        protocol: ProtocolSpec::Fixed(Protocol::BlindFirst),
         ..opts()
     });
     sim.send(Msg::Start);
@@ -390,7 +392,7 @@ fn blind_first_hides_until_unaided_verdict_then_reveals() {
 #[test]
 fn unassisted_arm_generates_nothing_and_records_unaided() {
     let mut sim = Sim::new(Options {
-        protocol: Protocol::Unassisted,
+        protocol: ProtocolSpec::Fixed(Protocol::Unassisted),
         ..opts()
     });
     let fx = sim.send(Msg::Start);
@@ -413,8 +415,10 @@ fn arms_are_drawn_per_task_stably_and_recorded() {
         Protocol::Unassisted,
     ];
     let o = Options {
-        arms: arms.clone(),
-        arm_seed: 7,
+        protocol: ProtocolSpec::Arms {
+            arms: arms.clone(),
+            seed: 7,
+        },
         ..opts()
     };
     let mut sim = Sim::new(o.clone());
@@ -424,7 +428,7 @@ fn arms_are_drawn_per_task_stably_and_recorded() {
     sim.send(Msg::Start);
     assert!(matches!(
         sim.of_type("view")[0],
-        Body::View { action: ViewAction::TaskOpened { arm: Some(a) }, .. } if a == drawn[0].name()
+        Body::View { action: ViewAction::TaskOpened { arm: Some(a) }, .. } if *a == drawn[0]
     ));
 }
 
@@ -446,7 +450,7 @@ fn view_events_are_debounced() {
     let views = sim.of_type("view");
     assert_eq!(views.len(), before + 1, "three switches, one event");
     assert!(
-        matches!(views[before], Body::View { action: ViewAction::TabSwitched { tab }, .. } if tab == "checks")
+        matches!(views[before], Body::View { action: ViewAction::TabSwitched { tab }, .. } if *tab == Tab::Checks)
     );
 }
 
@@ -606,7 +610,7 @@ fn resume_restores_task_tab_and_selection() {
     sim.send(Msg::Start);
     sim.send_all([key('n'), key(']'), key('j'), key('j')]);
     sim.send(Msg::Quit);
-    let app = crit::tui::App::new(opts(), common::tasks(), sim.log.clone());
+    let app = crit::tui::App::new(opts(), Replay::new(common::tasks(), sim.log.clone()));
     assert_eq!(app.current, 1);
     assert_eq!(app.tab, Tab::Checks);
     assert_eq!(app.selected(), 2);
@@ -616,8 +620,7 @@ fn resume_restores_task_tab_and_selection() {
             evaluator: "bob".into(),
             ..opts()
         },
-        common::tasks(),
-        sim.log.clone(),
+        Replay::new(common::tasks(), sim.log.clone()),
     );
     assert_eq!(bob.current, 0);
 }
@@ -829,8 +832,7 @@ fn resume_restores_answer_scroll() {
     let mut again = Sim::with_tasks(opts(), vec![task("long", "Read this.", &long)]);
     again.app = crit::tui::App::new(
         opts(),
-        vec![task("long", "Read this.", &long)],
-        sim.log.clone(),
+        Replay::new(vec![task("long", "Read this.", &long)], sim.log.clone()),
     );
     again.send(Msg::Resize(120, 40));
     again.send(Msg::Start);

@@ -37,8 +37,8 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub min_confidence: Option<u8>,
     /// Only tasks seen under this protocol arm.
-    #[arg(long)]
-    pub arm: Option<String>,
+    #[arg(long, value_enum)]
+    pub arm: Option<crate::session::event::Protocol>,
     /// Only labels recorded at or after this RFC 3339 time.
     #[arg(long)]
     pub since: Option<String>,
@@ -60,7 +60,7 @@ impl Args {
             filters: Filters {
                 evaluators: self.evaluator.clone(),
                 min_confidence: self.min_confidence,
-                arm: self.arm.clone(),
+                arm: self.arm,
                 since: self.since.clone(),
                 until: self.until.clone(),
                 kinds: self.kinds.clone(),
@@ -83,7 +83,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     if args.normalize && args.format != ExportFormat::Reward {
         return Err(BadInput::from_err("--normalize applies to --format reward"));
     }
-    let dirs: Vec<PathBuf> = args.sessions.iter().map(|s| ctx.session_dir(s)).collect();
+    let dirs: Vec<PathBuf> = args
+        .sessions
+        .iter()
+        .map(|s| ctx.session_dir(s))
+        .collect::<anyhow::Result<_>>()?;
     let mut sink = match &args.output {
         Some(path) => {
             labels::stop_on_signals()?;

@@ -25,7 +25,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
-    let dir = ctx.session_dir(&args.session);
+    let dir = ctx.session_dir(&args.session)?;
     let opts = ImportOptions {
         evaluator: args.evaluator.as_deref(),
         skip_invalid: args.skip_invalid,

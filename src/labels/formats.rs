@@ -8,7 +8,6 @@ use super::{Counts, ExportFormat, ExportOptions, LabelKind, Result, Sink};
 use crate::assist::Output;
 use crate::session::event::{CritiqueLabel, LabelValue, Preference, Target, Verdict};
 use crate::session::fold::{EvaluatorWork, TaskState, VerdictRecord};
-use crate::session::SessionState;
 use crate::task::Task;
 use serde_json::{json, Map, Value};
 
@@ -24,34 +23,34 @@ pub(super) struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// Evaluators whose work counts (the `--arm` filter).
     pub fn works(&self) -> impl Iterator<Item = (&'a String, &'a EvaluatorWork)> + '_ {
-        let arm = self.opts.filters.arm.as_deref();
+        let arm = self.opts.filters.arm;
         self.ts
             .by_evaluator
             .iter()
-            .filter(move |(_, w)| arm.is_none_or(|a| w.arm.as_deref() == Some(a)))
+            .filter(move |(_, w)| arm.is_none_or(|a| w.arm == Some(a)))
     }
 
     /// Does the evaluator's arm pass the `--arm` filter?
     pub fn arm_ok(&self, evaluator: &str) -> bool {
-        let Some(arm) = self.opts.filters.arm.as_deref() else {
+        let Some(arm) = self.opts.filters.arm else {
             return true;
         };
         self.ts
             .by_evaluator
             .get(evaluator)
-            .is_some_and(|w| w.arm.as_deref() == Some(arm))
+            .is_some_and(|w| w.arm == Some(arm))
     }
 }
 
 /// Write the records of one session.
 pub fn export_session(
     session: &str,
-    state: &SessionState,
+    replay: &crate::session::Replay,
     opts: &ExportOptions,
     sink: &mut Sink,
     counts: &mut Counts,
 ) -> Result<()> {
-    for (task, ts) in state.tasks.iter().zip(&state.states) {
+    for (task, ts) in replay.tasks().iter().zip(replay.states()) {
         let ctx = Ctx { task, ts, opts };
         let slots = build(&ctx, counts);
         if slots.values().all(Vec::is_empty) {
@@ -125,10 +124,10 @@ fn verdict<'a>(
 
 fn verdict_meta(ctx: &Ctx, work: &EvaluatorWork, v: &VerdictRecord) -> Meta {
     let mut m = Meta::new(LabelKind::Verdict, &v.stamp);
-    m.arm = work.arm.clone();
+    m.arm = work.arm;
     m.phase = Some(
         match work.verdicts.iter().find(|(_, r)| r.stamp == v.stamp) {
-            Some((crate::session::fold::PhaseKey::Unaided, _)) => "unaided",
+            Some((crate::session::event::Phase::Unaided, _)) => "unaided",
             _ => "assisted",
         },
     );
@@ -178,7 +177,7 @@ fn preference_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
                 continue;
             }
             let mut meta = Meta::new(LabelKind::Correction, &c.stamp);
-            meta.arm = work.arm.clone();
+            meta.arm = work.arm;
             meta.assistance = shown_before(ctx.ts, c.stamp.seq);
             push(
                 &mut slots,
@@ -383,7 +382,7 @@ fn sft_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
         // A correction is the better answer; else an accepted original.
         let (text, meta) = if let Some(c) = &work.correction {
             let mut m = Meta::new(LabelKind::Correction, &c.stamp);
-            m.arm = work.arm.clone();
+            m.arm = work.arm;
             m.assistance = shown_before(ctx.ts, c.stamp.seq);
             (c.text.as_str(), m)
         } else {
@@ -436,8 +435,8 @@ fn critique_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
         if !ctx.arm_ok(&uc.evaluator) {
             continue;
         }
-        let answer = match (&ctx.task.answer_b, uc.answer_b) {
-            (Some(b), true) => b,
+        let answer = match (&ctx.task.answer_b, uc.side) {
+            (Some(b), crate::task::Side::B) => b,
             _ => &ctx.task.answer,
         };
         let record = json!({
@@ -453,11 +452,7 @@ fn critique_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
             "corrected_severity": null,
         });
         let mut meta = Meta::new(LabelKind::UserCritique, &uc.stamp);
-        meta.arm = ctx
-            .ts
-            .by_evaluator
-            .get(&uc.evaluator)
-            .and_then(|w| w.arm.clone());
+        meta.arm = ctx.ts.by_evaluator.get(&uc.evaluator).and_then(|w| w.arm);
         meta.source = uc.source.clone();
         push(
             &mut slots,
@@ -509,7 +504,7 @@ fn assistant_critiques(ctx: &Ctx, counts: &mut Counts, slots: &mut Slots) {
                     "corrected_severity": severity,
                 });
                 let mut meta = Meta::new(LabelKind::Critique, &l.stamp);
-                meta.arm = work.arm.clone();
+                meta.arm = work.arm;
                 meta.assistance = vec![rec.stamp.seq];
                 meta.source = l.source.clone();
                 let id = (SLOT_ASSISTANT_CRITIQUE, rec.stamp.seq, i as u64);

@@ -10,7 +10,7 @@
 //! `critiques` and `trl-preference` exports are parsed here.
 
 use super::{LabelError, Result};
-use crate::session::event::{Body, Source};
+use crate::session::event::{Body, Source, SourceFormat};
 use crate::session::Session;
 use crate::task::{LineError, Task};
 use std::path::{Path, PathBuf};
@@ -32,6 +32,18 @@ pub enum ImportFormat {
     Critiques,
     /// crit's own `trl-preference` export (plain or conversational)
     TrlPreference,
+}
+
+impl From<ImportFormat> for SourceFormat {
+    fn from(f: ImportFormat) -> Self {
+        match f {
+            ImportFormat::Prm800k => SourceFormat::Prm800k,
+            ImportFormat::HhRlhf => SourceFormat::HhRlhf,
+            ImportFormat::MtBenchHuman => SourceFormat::MtBenchHuman,
+            ImportFormat::Critiques => SourceFormat::Critiques,
+            ImportFormat::TrlPreference => SourceFormat::TrlPreference,
+        }
+    }
 }
 
 impl ImportFormat {
@@ -133,7 +145,7 @@ pub(crate) fn source(
     detail: Option<String>,
 ) -> Source {
     Source {
-        format: format.name().into(),
+        format: format.into(),
         file: file.into(),
         line,
         detail,
@@ -149,7 +161,7 @@ fn write(
 ) -> Result<ImportReport> {
     let created = !dir.join("events.jsonl").is_file();
     let mut session = if created {
-        Session::create_or_open(dir, &plan.tasks, &file.display().to_string(), format.name())?
+        Session::create_or_open(dir, &plan.tasks, &file.display().to_string(), format.into())?
     } else {
         let s = Session::open(dir)?;
         check_tasks(&s, &plan.tasks, file)?;
@@ -210,8 +222,11 @@ fn count(r: &mut ImportReport, body: &Body) {
 /// Importing into an existing session: every task the input needs must be
 /// there, with the same prompt and answers.
 fn check_tasks(session: &Session, tasks: &[Task], file: &Path) -> Result<()> {
-    let have: std::collections::HashMap<&str, &Task> =
-        session.tasks().iter().map(|t| (t.id.as_str(), t)).collect();
+    let have: std::collections::HashMap<&str, &Task> = session
+        .tasks()
+        .iter()
+        .map(|t| (t.id.as_str(), t.as_ref()))
+        .collect();
     for t in tasks {
         let same = have.get(t.id.as_str()).is_some_and(|h| {
             h.prompt == t.prompt && h.answer == t.answer && h.answer_b == t.answer_b
@@ -240,7 +255,7 @@ fn check_not_imported(session: &Session, file: &Path, format: ImportFormat) -> R
         }
         | Body::UserCritique {
             source: Some(s), ..
-        } => s.file == name && s.format == format.name(),
+        } => s.file == name && s.format == format.into(),
         _ => false,
     });
     if seen {

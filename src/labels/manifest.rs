@@ -3,7 +3,7 @@
 //! (tasks without the label, ties, conflicts).
 
 use super::{io_err, Counts, ExportOptions, Filters, Result};
-use crate::session::SessionData;
+use crate::session::Replay;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -62,7 +62,7 @@ impl Manifest {
         Manifest {
             crit_version: crate::VERSION.to_string(),
             format: opts.format.name().to_string(),
-            created: crate::session::event::now_utc(),
+            created: crate::session::Timestamp::now().to_string(),
             output: None,
             options: OptionsRecord {
                 resolve: opts.resolve.name().to_string(),
@@ -76,14 +76,16 @@ impl Manifest {
         }
     }
 
-    pub fn add_session(&mut self, data: &SessionData, hashes: FileHashes) {
+    pub fn add_session(&mut self, data: &Replay, hashes: FileHashes) {
         self.sessions.push(SessionRecord {
             name: data.name(),
-            path: data.dir.display().to_string(),
+            path: data
+                .dir()
+                .map_or_else(String::new, |d| d.display().to_string()),
             events_sha256: hashes.events,
             tasks_sha256: hashes.tasks,
-            events: data.events.len(),
-            tasks: data.tasks.len(),
+            events: data.events().len(),
+            tasks: data.tasks().len(),
         });
     }
 

@@ -12,7 +12,7 @@ pub struct Meta {
     pub kind: LabelKind,
     /// Events the record was built from.
     pub stamps: Vec<Stamp>,
-    pub arm: Option<String>,
+    pub arm: Option<crate::session::event::Protocol>,
     pub phase: Option<&'static str>,
     /// Assistance events (seq) the label is about or was made beside.
     pub assistance: Vec<u64>,
@@ -23,7 +23,7 @@ impl Meta {
     pub fn new(kind: LabelKind, stamp: &Stamp) -> Meta {
         Meta {
             kind,
-            stamps: vec![stamp.clone()],
+            stamps: vec![*stamp],
             arm: None,
             phase: None,
             assistance: Vec::new(),
@@ -47,7 +47,7 @@ impl Meta {
         let mut stamps: Vec<&Stamp> = self.stamps.iter().collect();
         stamps.sort_by_key(|s| s.seq);
         let seq: Vec<u64> = stamps.iter().map(|s| s.seq).collect();
-        let times: Vec<&str> = stamps.iter().map(|s| s.ts.as_str()).collect();
+        let times: Vec<String> = stamps.iter().map(|s| s.ts.to_string()).collect();
         let h = hashes(&self.assistance, ts);
         json!({
             "session": session,

@@ -189,7 +189,7 @@ pub struct Filters {
     pub min_confidence: Option<u8>,
     /// Only tasks the evaluator saw under this protocol arm.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub arm: Option<String>,
+    pub arm: Option<crate::session::event::Protocol>,
     /// RFC 3339; labels recorded before this are left out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
@@ -294,14 +294,10 @@ impl Counts {
     }
 }
 
-fn count_inputs(
-    events: &[crate::session::Event],
-    state: &crate::session::SessionState,
-    counts: &mut Counts,
-) {
-    for e in events {
+fn count_inputs(replay: &crate::session::Replay, counts: &mut Counts) {
+    for e in replay.events() {
         if let Some(k) = filter::kind_of(&e.body) {
-            if !state.retracted.contains(&e.seq) {
+            if !replay.is_retracted(e.seq) {
                 *counts.input_by_kind.entry(k.name().into()).or_default() += 1;
             }
         }
@@ -315,23 +311,19 @@ pub fn export(sessions: &[PathBuf], opts: &ExportOptions, sink: &mut Sink) -> Re
     let mut manifest = Manifest::new(opts);
     for dir in sessions {
         // Hash the files on a second core while this one parses and folds.
-        let (data, hashes) = std::thread::scope(|s| {
+        let (replay, hashes) = std::thread::scope(|s| {
             let hashes = s.spawn(|| manifest::FileHashes::of(dir));
-            let data = crate::session::SessionData::read(dir);
-            (data, hashes.join().expect("hashing does not panic"))
+            let replay = crate::session::Replay::read(dir);
+            (replay, hashes.join().expect("hashing does not panic"))
         });
-        let data = data?;
-        manifest.add_session(&data, hashes?);
-        let mut events = filter::apply(data.events, &opts.filters, &window);
-        filter::drop_raw_output(&mut events);
-        let state = crate::session::fold(&data.tasks, &events);
-        count_inputs(&events, &state, &mut manifest.counts);
-        drop(events);
-        let name = data.dir.file_name().map_or_else(
-            || data.dir.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        formats::export_session(&name, &state, opts, sink, &mut manifest.counts)?;
+        let replay = replay?;
+        manifest.add_session(&replay, hashes?);
+        let name = replay.name();
+        let (tasks, events) = replay.into_parts();
+        let events = filter::apply(events, &opts.filters, &window);
+        let replay = crate::session::Replay::new(tasks, events).at(dir);
+        count_inputs(&replay, &mut manifest.counts);
+        formats::export_session(&name, &replay, opts, sink, &mut manifest.counts)?;
     }
     Ok(manifest)
 }

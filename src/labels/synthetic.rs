@@ -4,7 +4,9 @@
 use crate::assist::{
     Assistance, Critique, ModelInfo, Output, Provenance, SamplerSettings, Severity, Step, StepKind,
 };
-use crate::session::event::{Body, CritiqueLabel, LabelValue, Phase, Preference, Target, Verdict};
+use crate::session::event::{
+    Body, CritiqueLabel, LabelValue, Phase, Preference, SourceFormat, Target, Verdict,
+};
 use crate::session::{Result, Session};
 use crate::task::{Span, Task};
 use std::path::Path;
@@ -33,9 +35,9 @@ pub fn provenance(template: &str) -> Provenance {
     }
 }
 
-pub fn assistance(output: Output) -> Box<Assistance> {
+pub fn assistance(output: Output) -> std::sync::Arc<Assistance> {
     let template = output.kind().name();
-    Box::new(Assistance {
+    std::sync::Arc::new(Assistance {
         raw: serde_json::to_string(&output).unwrap_or_default(),
         provenance: provenance(template),
         output,
@@ -109,7 +111,7 @@ pub fn bench_session(dir: &Path, events: usize) -> Result<usize> {
     const PER_TASK: usize = 9;
     let n = events.div_ceil(PER_TASK).max(1);
     let tasks = bench_tasks(n);
-    let mut s = Session::create_or_open(dir, &tasks, "synthetic", "native")?;
+    let mut s = Session::create_or_open(dir, &tasks, "synthetic", SourceFormat::Native)?;
     for (i, t) in tasks.iter().enumerate() {
         append_bench_task(&mut s, i, t)?;
     }
@@ -124,7 +126,7 @@ fn append_bench_task(s: &mut Session, i: usize, t: &Task) -> Result<()> {
         task: task.clone(),
         evaluator: ev.into(),
         action: crate::session::event::ViewAction::TaskOpened {
-            arm: Some("assisted".into()),
+            arm: Some(crate::session::event::Protocol::Assisted),
         },
     })?;
     let out = Output::Critique {
@@ -141,7 +143,6 @@ fn append_bench_task(s: &mut Session, i: usize, t: &Task) -> Result<()> {
     let a = s
         .append(Body::Assistance {
             task: task.clone(),
-            kind: crate::assist::Kind::Critique,
             assistance: assistance(out),
         })?
         .seq;

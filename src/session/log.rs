@@ -1,48 +1,19 @@
 //! The append-only event log: one writer (file lock), whole lines, fsync on
 //! demand, torn-tail recovery on open.
 
-use super::event::{now_utc, Body, Event, SCHEMA_VERSION};
+use super::event::{Body, Event, SourceFormat, SCHEMA_VERSION};
+use super::replay::Replay;
+use super::time::Timestamp;
 use super::{io_err, Result, SessionError};
 use crate::task::{native, Task};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const EVENTS_FILE: &str = "events.jsonl";
 pub const TASKS_FILE: &str = "tasks.jsonl";
 const LOCK_FILE: &str = "lock";
-
-/// Everything a session holds, read without taking the lock.
-#[derive(Debug, Clone)]
-pub struct SessionData {
-    pub dir: PathBuf,
-    pub tasks: Vec<Task>,
-    pub events: Vec<Event>,
-}
-
-impl SessionData {
-    /// Read a session for replay/audit/export. A torn last line (a writer
-    /// killed mid-write, or one still writing) is ignored, not an error.
-    pub fn read(dir: &Path) -> Result<SessionData> {
-        let events_path = dir.join(EVENTS_FILE);
-        if !events_path.is_file() {
-            return Err(SessionError::NotFound(dir.to_path_buf()));
-        }
-        let tasks = read_tasks(&dir.join(TASKS_FILE))?;
-        let bytes = std::fs::read(&events_path).map_err(io_err(&events_path))?;
-        let complete = complete_prefix(&bytes);
-        let events = parse_events(&events_path, &bytes[..complete])?;
-        Ok(SessionData {
-            dir: dir.to_path_buf(),
-            tasks,
-            events,
-        })
-    }
-
-    pub fn name(&self) -> String {
-        session_name(&self.dir)
-    }
-}
 
 pub fn session_name(dir: &Path) -> String {
     dir.file_name()
@@ -50,14 +21,70 @@ pub fn session_name(dir: &Path) -> String {
         .unwrap_or_else(|| dir.display().to_string())
 }
 
-/// A session opened for writing. Holds the lock until dropped.
+/// The writing end of a session's log: one whole line per event, fsync on
+/// demand. Holds the lock until dropped.
 #[derive(Debug)]
-pub struct Session {
-    pub data: SessionData,
+pub struct Log {
+    dir: PathBuf,
     file: File,
     _lock: File,
     next_seq: u64,
     unsynced: bool,
+}
+
+impl Log {
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Append one event as one whole line. Not yet fsync'd: call `sync`.
+    pub fn append(&mut self, body: Body) -> Result<Event> {
+        let event = Event {
+            v: SCHEMA_VERSION,
+            seq: self.next_seq,
+            ts: Timestamp::now(),
+            body,
+        };
+        let mut line = serde_json::to_vec(&event).expect("events always serialize");
+        line.push(b'\n');
+        let path = self.dir.join(EVENTS_FILE);
+        self.file.write_all(&line).map_err(io_err(&path))?;
+        self.next_seq += 1;
+        self.unsynced = true;
+        Ok(event)
+    }
+
+    /// Append and fsync: for labels and verdicts, which must survive a crash.
+    pub fn append_durable(&mut self, body: Body) -> Result<Event> {
+        let event = self.append(body)?;
+        self.sync()?;
+        Ok(event)
+    }
+
+    pub fn sync(&mut self) -> Result<()> {
+        if self.unsynced {
+            let path = self.dir.join(EVENTS_FILE);
+            self.file.sync_data().map_err(io_err(&path))?;
+            self.unsynced = false;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        let _ = self.sync();
+    }
+}
+
+/// A session opened for writing: its log and its [`Replay`], which every
+/// appended event is pushed to.
+#[derive(Debug)]
+pub struct Session {
+    log: Log,
+    replay: Replay,
+    /// Bytes of a torn last line cut off on open.
+    recovered: Option<u64>,
 }
 
 impl Session {
@@ -67,7 +94,7 @@ impl Session {
         dir: &Path,
         tasks: &[Task],
         source_path: &str,
-        source_format: &str,
+        source_format: SourceFormat,
     ) -> Result<Session> {
         let snapshot = snapshot_text(tasks);
         let digest = crate::hash::sha256_hex(snapshot.as_bytes());
@@ -81,21 +108,23 @@ impl Session {
         write_atomic(&dir.join(TASKS_FILE), snapshot.as_bytes())?;
         let events_path = dir.join(EVENTS_FILE);
         let file = open_append(&events_path)?;
-        let mut session = Session {
-            data: SessionData {
-                dir: dir.to_path_buf(),
-                tasks: tasks.to_vec(),
-                events: Vec::new(),
-            },
+        let log = Log {
+            dir: dir.to_path_buf(),
             file,
             _lock: lock,
             next_seq: 1,
             unsynced: false,
         };
+        let replay = Replay::new(tasks.to_vec(), Vec::new()).at(dir);
+        let mut session = Session {
+            log,
+            replay,
+            recovered: None,
+        };
         session.append(Body::SessionCreated {
             crit_version: crate::VERSION.to_string(),
             source_path: source_path.to_string(),
-            source_format: source_format.to_string(),
+            source_format,
             tasks_sha256: digest,
             task_count: tasks.len(),
         })?;
@@ -105,7 +134,8 @@ impl Session {
     }
 
     /// Open an existing session for writing: take the lock, recover a torn
-    /// last line (truncate it, warn, record a `recovered` event).
+    /// last line (truncate it, record a `recovered` event; see
+    /// [`Session::recovered`]).
     pub fn open(dir: &Path) -> Result<Session> {
         let events_path = dir.join(EVENTS_FILE);
         if !events_path.is_file() {
@@ -113,96 +143,96 @@ impl Session {
         }
         let lock = take_lock(dir)?;
         let tasks = read_tasks(&dir.join(TASKS_FILE))?;
-        let bytes = std::fs::read(&events_path).map_err(io_err(&events_path))?;
-        let complete = complete_prefix(&bytes);
-        let events = parse_events(&events_path, &bytes[..complete])?;
-        let torn = (bytes.len() - complete) as u64;
+        let (events, torn) = read_events(&events_path)?;
         if torn > 0 {
             tracing::warn!(path = %events_path.display(), torn, "truncating torn last line");
-            eprintln!(
-                "warning: {}: last line was incomplete ({torn} bytes, a write was interrupted); it was removed, everything before it is kept",
-                events_path.display()
-            );
-            let f = OpenOptions::new()
-                .write(true)
-                .open(&events_path)
-                .map_err(io_err(&events_path))?;
-            f.set_len(complete as u64).map_err(io_err(&events_path))?;
-            f.sync_all().map_err(io_err(&events_path))?;
+            truncate_torn(&events_path, torn)?;
         }
         let next_seq = events.last().map_or(1, |e| e.seq + 1);
-        let file = open_append(&events_path)?;
-        let mut session = Session {
-            data: SessionData {
-                dir: dir.to_path_buf(),
-                tasks,
-                events,
-            },
-            file,
+        let log = Log {
+            dir: dir.to_path_buf(),
+            file: open_append(&events_path)?,
             _lock: lock,
             next_seq,
             unsynced: false,
         };
+        let mut session = Session {
+            log,
+            replay: Replay::new(tasks, events).at(dir),
+            recovered: (torn > 0).then_some(torn),
+        };
         if torn > 0 {
-            session.append(Body::Recovered {
+            session.append_durable(Body::Recovered {
                 dropped_bytes: torn,
             })?;
-            session.sync()?;
         }
         Ok(session)
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.data.dir
+    /// Bytes of an incomplete last line removed on open (a write was
+    /// interrupted), for the command to tell the user.
+    pub fn recovered(&self) -> Option<u64> {
+        self.recovered
     }
 
-    pub fn tasks(&self) -> &[Task] {
-        &self.data.tasks
+    pub fn dir(&self) -> &Path {
+        self.log.dir()
+    }
+
+    pub fn replay(&self) -> &Replay {
+        &self.replay
+    }
+
+    pub fn tasks(&self) -> &[Arc<Task>] {
+        self.replay.tasks()
     }
 
     pub fn events(&self) -> &[Event] {
-        &self.data.events
+        self.replay.events()
     }
 
-    /// Append one event as one whole line. Not yet fsync'd: call `sync`.
+    /// Append one event and fold it. Not yet fsync'd: call `sync`.
     pub fn append(&mut self, body: Body) -> Result<&Event> {
-        let event = Event {
-            v: SCHEMA_VERSION,
-            seq: self.next_seq,
-            ts: now_utc(),
-            body,
-        };
-        let mut line = serde_json::to_vec(&event).expect("events always serialize");
-        line.push(b'\n');
-        let path = self.data.dir.join(EVENTS_FILE);
-        self.file.write_all(&line).map_err(io_err(&path))?;
-        self.next_seq += 1;
-        self.unsynced = true;
-        self.data.events.push(event);
-        Ok(self.data.events.last().unwrap())
+        let event = self.log.append(body)?;
+        self.replay.push(event);
+        Ok(self.replay.events().last().expect("just pushed"))
     }
 
-    /// Append and fsync: for labels and verdicts, which must survive a crash.
+    /// Append, fold and fsync: for labels and verdicts.
     pub fn append_durable(&mut self, body: Body) -> Result<&Event> {
         self.append(body)?;
         self.sync()?;
-        Ok(self.data.events.last().unwrap())
+        Ok(self.replay.events().last().expect("just pushed"))
     }
 
     pub fn sync(&mut self) -> Result<()> {
-        if self.unsynced {
-            let path = self.data.dir.join(EVENTS_FILE);
-            self.file.sync_data().map_err(io_err(&path))?;
-            self.unsynced = false;
-        }
-        Ok(())
+        self.log.sync()
+    }
+
+    /// The writer and the fold apart: for the review UI, whose state owns
+    /// the fold while its driver writes.
+    pub fn split(self) -> (Log, Replay) {
+        (self.log, self.replay)
     }
 }
 
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = self.sync();
-    }
+/// Where an incomplete last line starts; everything before it is kept.
+fn truncate_torn(path: &Path, torn: u64) -> Result<()> {
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    let len = f.metadata().map_err(io_err(path))?.len();
+    f.set_len(len - torn).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))
+}
+
+/// The complete events of a log, and the length of a torn last line.
+pub(super) fn read_events(path: &Path) -> Result<(Vec<Event>, u64)> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    let complete = complete_prefix(&bytes);
+    let events = parse_events(path, &bytes[..complete])?;
+    Ok((events, (bytes.len() - complete) as u64))
 }
 
 fn check_same_tasks(session: &Session, digest: &str) -> Result<()> {
@@ -268,13 +298,13 @@ fn parse_events(path: &Path, bytes: &[u8]) -> Result<Vec<Event>> {
 fn parse_event(text: &str) -> std::result::Result<Event, String> {
     // Fast path: straight into `Event` (half the time of going through a
     // `Value`, which dominates reading a large log); the slow path below
-    // gives the precise message for a bad line.
+    // upgrades older versions and gives the precise message for a bad line.
     if let Ok(event) = serde_json::from_str::<Event>(text) {
-        if event.v <= SCHEMA_VERSION {
+        if event.v == SCHEMA_VERSION {
             return Ok(event);
         }
     }
-    let value: serde_json::Value =
+    let mut value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
     let v = value.get("v").and_then(|v| v.as_u64()).unwrap_or(0);
     if v > SCHEMA_VERSION as u64 {
@@ -282,10 +312,13 @@ fn parse_event(text: &str) -> std::result::Result<Event, String> {
             "event schema version {v} is newer than this crit understands ({SCHEMA_VERSION}); upgrade crit"
         ));
     }
+    if v == 1 {
+        super::migrate::v1_to_v2(&mut value)?;
+    }
     serde_json::from_value(value).map_err(|e| format!("not a valid event: {e}"))
 }
 
-fn read_tasks(path: &Path) -> Result<Vec<Task>> {
+pub(super) fn read_tasks(path: &Path) -> Result<Vec<Task>> {
     match native::read(path) {
         Ok(loaded) if loaded.skipped.is_empty() => Ok(loaded.tasks),
         Ok(loaded) => {
@@ -382,12 +415,12 @@ pub fn list_sessions(root: &Path) -> Vec<SessionSummary> {
         .filter(|p| p.join(EVENTS_FILE).is_file())
         .map(|dir| {
             let name = session_name(&dir);
-            match SessionData::read(&dir) {
-                Ok(d) => SessionSummary {
+            match Replay::read(&dir) {
+                Ok(r) => SessionSummary {
                     name,
                     dir,
-                    tasks: d.tasks.len(),
-                    events: d.events.len(),
+                    tasks: r.tasks().len(),
+                    events: r.events().len(),
                     error: None,
                 },
                 Err(e) => SessionSummary {

@@ -1,13 +1,21 @@
 //! Sessions on disk: a directory with the task snapshot (`tasks.jsonl`), the
-//! append-only `events.jsonl`, and a `lock` held by the one writer.
+//! append-only `events.jsonl`, and a `lock` held by the one writer; and
+//! [`Replay`], the one owner of what the events add up to.
 
 pub mod event;
 pub mod fold;
 mod log;
+mod migrate;
+pub mod protocol;
+mod replay;
+pub mod time;
+pub mod work;
 
 pub use event::{Body, Event};
-pub use fold::{fold, SessionState};
-pub use log::{list_sessions, Session, SessionData, SessionSummary};
+pub use fold::TaskState;
+pub use log::{list_sessions, session_name, Log, Session, SessionSummary, EVENTS_FILE, TASKS_FILE};
+pub use replay::{Replay, ResumePoint};
+pub use time::Timestamp;
 
 use std::path::PathBuf;
 

@@ -1,6 +1,6 @@
 //! Format detection from the keys of the first valid JSON object.
 
-use super::native::parse_line;
+use super::jsonl::parse_line;
 use super::{Format, Result, TaskError};
 use serde_json::{Map, Value};
 use std::fs::File;

@@ -13,9 +13,9 @@
 //! transcripts disagree before their final reply (the prompt is then the
 //! chosen transcript's).
 
-use super::native::{opt_int, read_jsonl_at, req_str};
+use super::jsonl::{opt_int, read_jsonl_at, req_str};
+use super::Side;
 use super::{Loaded, Result, Task};
-use crate::session::event::Side;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::path::Path;

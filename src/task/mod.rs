@@ -7,6 +7,7 @@ pub mod detect;
 pub mod gsm8k;
 pub mod halueval;
 pub mod hh_rlhf;
+pub mod jsonl;
 pub mod mt_bench;
 pub mod native;
 pub mod prm800k;
@@ -31,6 +32,29 @@ pub struct Task {
     pub meta: serde_json::Map<String, serde_json::Value>,
 }
 
+/// Which answer of a pairwise task (`a` is `Task.answer`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Side {
+    A,
+    B,
+}
+
 /// A byte range `[start, end)` into an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
@@ -51,9 +75,22 @@ impl Task {
 }
 
 /// Input formats crit reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 #[serde(rename_all = "kebab-case")]
 #[value(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Format {
     /// crit's own JSONL: {"id","prompt","answer"|"answer_a"+"answer_b","reference"?,"meta"?}
     Native,
@@ -71,14 +108,7 @@ pub enum Format {
 
 impl Format {
     pub fn name(self) -> &'static str {
-        match self {
-            Format::Native => "native",
-            Format::Gsm8k => "gsm8k",
-            Format::Prm800k => "prm800k",
-            Format::MtBench => "mt-bench",
-            Format::HhRlhf => "hh-rlhf",
-            Format::Halueval => "halueval",
-        }
+        self.into()
     }
 }
 

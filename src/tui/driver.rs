@@ -6,7 +6,7 @@
 use super::state::App;
 use super::update::{request, update, Effect, Msg};
 use crate::assist::{Assistant, EventReceiver};
-use crate::session::{Event, Session, SessionError};
+use crate::session::{Event, Log, SessionError};
 use crossterm::event::Event as TermEvent;
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
@@ -49,8 +49,8 @@ impl EditorHost for NoEditor {
 }
 
 pub struct Driver {
-    /// `None` when read-only.
-    session: Option<Session>,
+    /// The log's writer; `None` when read-only. The fold lives in the app.
+    log: Option<Log>,
     assistant: Option<Box<dyn Assistant>>,
     pub rx: EventReceiver,
     clock: Clock,
@@ -58,13 +58,13 @@ pub struct Driver {
 
 impl Driver {
     pub fn new(
-        session: Option<Session>,
+        log: Option<Log>,
         assistant: Option<Box<dyn Assistant>>,
         rx: EventReceiver,
         clock: Clock,
     ) -> Driver {
         Driver {
-            session,
+            log,
             assistant,
             rx,
             clock,
@@ -75,8 +75,8 @@ impl Driver {
         (self.clock)()
     }
 
-    pub fn session(&self) -> Option<&Session> {
-        self.session.as_ref()
+    pub fn log(&self) -> Option<&Log> {
+        self.log.as_ref()
     }
 
     /// Apply `msg` and perform its effects (and those of the messages they
@@ -116,15 +116,15 @@ impl Driver {
     }
 
     fn append(&mut self, body: crate::session::Body, durable: bool) -> Result<Option<Event>> {
-        let Some(s) = self.session.as_mut() else {
+        let Some(log) = self.log.as_mut() else {
             return Ok(None);
         };
         let ev = if durable {
-            s.append_durable(body)?
+            log.append_durable(body)?
         } else {
-            s.append(body)?
+            log.append(body)?
         };
-        Ok(Some(ev.clone()))
+        Ok(Some(ev))
     }
 
     /// Feed every assistant event already waiting. Returns how many.
@@ -153,8 +153,8 @@ impl Driver {
 
     /// Make everything written so far durable.
     pub fn finish(&mut self) -> Result<()> {
-        if let Some(s) = self.session.as_mut() {
-            s.sync()?;
+        if let Some(log) = self.log.as_mut() {
+            log.sync()?;
         }
         Ok(())
     }

@@ -8,8 +8,10 @@ use super::text;
 use crate::assist::CheckVerdict;
 use crate::assist::{self, Kind, Request, Severity};
 use crate::session::event::{
-    Body, CritiqueLabel, Event, LabelValue, Phase, Preference, Side, Target, Verdict, ViewAction,
+    Body, CritiqueLabel, Event, LabelValue, Panel, Phase, Preference, Side, Target, Verdict,
+    ViewAction,
 };
+use crate::session::work;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 use ratatui::layout::{Position, Rect};
 use tui_textarea::TextArea;
@@ -98,7 +100,7 @@ pub fn update(app: &mut App, msg: Msg, now_ms: u64) -> Vec<Effect> {
 pub fn request(app: &App, id: u64, task: usize, kind: Kind, seed: u32) -> Request {
     Request {
         id,
-        task: app.session.tasks[task].clone(),
+        task: app.replay.task(task).clone(),
         kind,
         seed,
     }
@@ -208,7 +210,7 @@ fn close_task(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 fn open_task(app: &mut App, fx: &mut Vec<Effect>) {
-    let arm = app.arm(app.current).name().to_string();
+    let arm = app.arm(app.current);
     view(app, fx, ViewAction::TaskOpened { arm: Some(arm) });
     app.cursor = 0;
     app.anchor = None;
@@ -220,7 +222,7 @@ fn open_task(app: &mut App, fx: &mut Vec<Effect>) {
 }
 
 fn go_to_task(app: &mut App, i: usize, fx: &mut Vec<Effect>) {
-    if i == app.current || i >= app.tasks.len() {
+    if i == app.current || i >= app.task_count() {
         return;
     }
     close_task(app, fx);
@@ -255,29 +257,24 @@ fn ensure_assistance(app: &mut App, fx: &mut Vec<Effect>) {
     if app.opts.no_assist.is_some() || app.opts.read_only {
         return;
     }
-    let end = (app.current + app.opts.prefetch + 1).min(app.tasks.len());
+    let end = (app.current + app.opts.prefetch + 1).min(app.task_count());
     for i in app.current..end {
         if app.arm(i) == Protocol::Unassisted {
             continue;
         }
-        for kind in Kind::ALL {
-            if needs(app, i, kind) {
-                // Same seed as `crit generate` would use for this task/kind.
-                let seed = crate::cli::generate::derive_seed(app.opts.seed, i, kind);
-                submit(app, i, kind, seed, fx);
+        let (task, state) = (app.replay.task(i), app.replay.state(i));
+        for need in work::missing(task, state, &Kind::ALL) {
+            if !app
+                .gens
+                .values()
+                .any(|g| g.task == i && g.kind == need.kind)
+            {
+                // The same rule and seed as `crit generate`.
+                let seed = need.seed(app.opts.seed, i);
+                submit(app, i, need.kind, seed, fx);
             }
         }
     }
-}
-
-fn needs(app: &App, i: usize, kind: Kind) -> bool {
-    let ts = &app.session.states[i];
-    if kind == Kind::Decompose && app.tasks[i].steps.is_some() {
-        return false; // the task brings its own steps
-    }
-    ts.current(kind).is_none()
-        && !ts.failures.iter().any(|(k, _)| *k == kind)
-        && !app.gens.values().any(|g| g.task == i && g.kind == kind)
 }
 
 fn submit(app: &mut App, task: usize, kind: Kind, seed: u32, fx: &mut Vec<Effect>) {
@@ -330,20 +327,17 @@ fn assist_event(app: &mut App, ev: assist::Event, fx: &mut Vec<Effect>) {
             gen.text.push_str(&text);
             trim_tail(&mut gen.text);
         }
-        assist::Event::Done { assistance, .. } => {
+        ev @ assist::Event::Done { .. } => {
             let gen = app.gens.remove(&id).expect("present");
-            let body = Body::Assistance {
-                task: app.tasks[gen.task].id.clone(),
-                kind: gen.kind,
-                assistance,
-            };
-            fx.push(Effect::Append {
-                body,
-                durable: true,
-            });
+            let task = &app.replay.task(gen.task).id;
+            if let Some(body) = work::outcome(task, gen.kind, gen.seed, &ev) {
+                fx.push(Effect::Append {
+                    body,
+                    durable: true,
+                });
+            }
         }
-        assist::Event::Failed { error, .. } => failed(app, id, error, fx),
-        assist::Event::Cancelled { .. } => failed(app, id, "cancelled".into(), fx),
+        ev => failed(app, id, &ev, fx),
     }
 }
 
@@ -357,7 +351,8 @@ fn trim_tail(s: &mut String) {
     }
 }
 
-fn failed(app: &mut App, id: u64, error: String, fx: &mut Vec<Effect>) {
+/// A generation ended without output: failed, or cancelled.
+fn failed(app: &mut App, id: u64, ev: &assist::Event, fx: &mut Vec<Effect>) {
     let gen = app.gens.remove(&id).expect("present");
     if app.quit {
         return; // cancelled on the way out: it will be generated next time
@@ -369,14 +364,17 @@ fn failed(app: &mut App, id: u64, error: String, fx: &mut Vec<Effect>) {
         }
         return;
     }
-    if gen.task == app.current {
-        app.message = Some(format!("{} generation: {error}", gen.kind.name()));
-    }
-    let body = Body::AssistanceFailed {
-        task: app.tasks[gen.task].id.clone(),
-        kind: gen.kind,
-        error,
+    let task = &app.replay.task(gen.task).id;
+    let Some(body) = work::outcome(task, gen.kind, gen.seed, ev) else {
+        return;
     };
+    if gen.task == app.current {
+        let what = match &body {
+            Body::AssistanceFailed { error, .. } if !error.is_empty() => error.as_str(),
+            _ => "cancelled",
+        };
+        app.message = Some(format!("{} generation: {what}", gen.kind));
+    }
     fx.push(Effect::Append {
         body,
         durable: false,
@@ -493,7 +491,7 @@ fn visible(app: &App, i: usize) -> bool {
 }
 
 fn step_task(app: &mut App, dir: isize, fx: &mut Vec<Effect>) {
-    let n = app.tasks.len() as isize;
+    let n = app.task_count() as isize;
     let mut i = app.current as isize + dir;
     while (0..n).contains(&i) && !visible(app, i as usize) {
         i += dir;
@@ -506,7 +504,7 @@ fn step_task(app: &mut App, dir: isize, fx: &mut Vec<Effect>) {
 }
 
 fn next_unlabelled(app: &mut App, fx: &mut Vec<Effect>) {
-    let n = app.tasks.len();
+    let n = app.task_count();
     let found = (1..=n)
         .map(|d| (app.current + d) % n)
         .find(|&i| !app.has_verdict(i));
@@ -547,12 +545,7 @@ fn set_tab(app: &mut App, tab: Tab) {
     }
     app.tab = tab;
     app.focus = Focus::Assist;
-    queue_view(
-        app,
-        ViewAction::TabSwitched {
-            tab: tab.name().into(),
-        },
-    );
+    queue_view(app, ViewAction::TabSwitched { tab });
     clamp_selection(app);
     scroll_to_selected(app);
 }
@@ -658,7 +651,7 @@ fn scroll_to(app: &mut App, pos: usize) {
         queue_view(
             app,
             ViewAction::Scrolled {
-                panel: "answer".into(),
+                panel: Panel::Answer,
                 offset: app.answer_scroll as u32,
             },
         );
@@ -875,14 +868,8 @@ fn undo(app: &mut App, fx: &mut Vec<Effect>) {
     if refuse_read_only(app) {
         return;
     }
-    let task = app.task().id.clone();
     let me = &app.opts.evaluator;
-    let target = app
-        .events
-        .iter()
-        .rev()
-        .find(|e| !app.session.retracted.contains(&e.seq) && is_own_record(&e.body, me, &task));
-    let Some(target) = target else {
+    let Some(target) = app.replay.last_own_record(me, &app.task().id) else {
         app.message = Some("nothing to undo on this task".into());
         return;
     };
@@ -894,24 +881,6 @@ fn undo(app: &mut App, fx: &mut Vec<Effect>) {
     };
     app.message = Some(format!("undone: {what} (#{})", target.seq));
     append(app, fx, body, true);
-}
-
-fn is_own_record(body: &Body, me: &str, task: &str) -> bool {
-    match body {
-        Body::Label {
-            evaluator, task: t, ..
-        }
-        | Body::UserCritique {
-            evaluator, task: t, ..
-        }
-        | Body::Correction {
-            evaluator, task: t, ..
-        }
-        | Body::Verdict {
-            evaluator, task: t, ..
-        } => evaluator == me && t == task,
-        _ => false,
-    }
 }
 
 fn regenerate(app: &mut App, fx: &mut Vec<Effect>) {
@@ -939,11 +908,11 @@ fn regenerate(app: &mut App, fx: &mut Vec<Effect>) {
         .task_state()
         .failures
         .iter()
-        .filter(|f| f.0 == kind)
+        .filter(|f| f.kind == kind)
         .count();
     // A fresh seed per attempt, reproducible from the base seed.
-    let base = crate::cli::generate::derive_seed(app.opts.seed, app.current, kind);
-    let seed = base.wrapping_add(0x9E37_79B9u32.wrapping_mul((versions + tries) as u32 + 1));
+    let attempt = (versions + tries + 1) as u32;
+    let seed = assist::derive_seed(app.opts.seed, app.current, kind, attempt);
     let i = app.current;
     submit(app, i, kind, seed, fx);
     app.message = Some(format!("regenerating {} (seed {seed})", kind.name()));
@@ -1156,7 +1125,7 @@ fn open_verdict(app: &mut App) {
     let phase = app.phase();
     let existing = app
         .work()
-        .and_then(|w| w.verdicts.get(&phase.into()))
+        .and_then(|w| w.verdicts.get(&phase))
         .map(|r| r.verdict.clone());
     let mut f = VerdictForm {
         pairwise: app.task().is_pairwise(),
@@ -1339,10 +1308,10 @@ fn search(app: &mut App, fx: &mut Vec<Effect>) {
         scroll_to(app, pos);
         return;
     }
-    let n = app.tasks.len();
+    let n = app.task_count();
     for d in 1..=n {
         let i = (app.current + d) % n;
-        let t = &app.tasks[i];
+        let t = app.replay.task(i);
         let hit = find_ci(&t.answer, &q, 0);
         if hit.is_some() || t.prompt.to_lowercase().contains(&q) {
             go_to_task(app, i, fx);
@@ -1399,7 +1368,7 @@ fn scroll_answer(app: &mut App, delta: isize) {
     queue_view(
         app,
         ViewAction::Scrolled {
-            panel: "answer".into(),
+            panel: Panel::Answer,
             offset,
         },
     );

@@ -8,7 +8,7 @@ use super::text;
 use super::update::{first_bad_step, selected_span};
 use crate::assist::{CheckVerdict, Kind};
 use crate::session::event::{CritiqueLabel, LabelValue, Phase, Preference, Target, Verdict};
-use crate::session::fold::PhaseKey;
+use crate::session::event::{FailReason, Side};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -122,9 +122,9 @@ fn prompt(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
     let title = format!(
         " Task {}/{} · {} · {} ",
         app.current + 1,
-        app.tasks.len(),
+        app.task_count(),
         text::display(&truncate(&t.id, 40)),
-        app.arm(app.current).name()
+        <&str>::from(app.arm(app.current))
     );
     let b = block(title, th.dim());
     let inner = b.inner(area);
@@ -222,7 +222,7 @@ fn answer_marks(app: &App, th: &Theme) -> Vec<(Range<usize>, Style)> {
         }
     }
     for uc in &app.task_state().user_critiques {
-        if uc.answer_b == app.side_b && uc.evaluator == app.opts.evaluator {
+        if (uc.side == Side::B) == app.side_b && uc.evaluator == app.opts.evaluator {
             if let Some(s) = uc.span {
                 marks.push((s.start..s.end, th.own_quote()));
             }
@@ -467,10 +467,13 @@ fn truncation_lines(t: Option<&crate::assist::Truncation>, th: &Theme) -> Lines 
 }
 
 fn empty_lines(app: &App, th: &Theme, kind: Kind, width: usize) -> Lines {
-    let failure = app.task_state().failures.iter().rev().find(|f| f.0 == kind);
+    let failure = app.task_state().last_failure(kind).map(|f| match f.reason {
+        FailReason::Cancelled => "cancelled",
+        FailReason::Error => f.error.as_str(),
+    });
     let msg = if let Some(why) = &app.opts.no_assist {
         format!("No assistance ({why}). Manual review works: read, add your own critiques (c), correct (e) and record the verdict (V).")
-    } else if let Some((_, err)) = failure {
+    } else if let Some(err) = failure {
         format!(
             "{} generation did not finish: {err}. R retries.",
             kind.name()
@@ -690,7 +693,7 @@ fn own_critiques(app: &App, th: &Theme, width: usize) -> Lines {
         th.bold(),
     )];
     for u in mine {
-        let side = if u.answer_b { " [B]" } else { "" };
+        let side = if u.side == Side::B { " [B]" } else { "" };
         let s = format!(
             "{} · {}{side} “{}” — {}",
             severity_name(u.severity),
@@ -852,7 +855,7 @@ fn verdict_text(v: &Verdict) -> String {
 
 fn verdict_bar(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
     let work = app.work();
-    let get = |p: PhaseKey| {
+    let get = |p: Phase| {
         work.and_then(|w| w.verdicts.get(&p))
             .map(|r| verdict_text(&r.verdict))
     };
@@ -862,14 +865,14 @@ fn verdict_bar(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
     )];
     let arm = app.arm(app.current);
     if arm == Protocol::BlindFirst {
-        let u = get(PhaseKey::Unaided).unwrap_or_else(|| "—".into());
-        let a = get(PhaseKey::Assisted).unwrap_or_else(|| "—".into());
+        let u = get(Phase::Unaided).unwrap_or_else(|| "—".into());
+        let a = get(Phase::Assisted).unwrap_or_else(|| "—".into());
         spans.push(Span::raw(format!(" unaided: {u} │ assisted: {a}")));
     } else {
         let key = if arm == Protocol::Unassisted {
-            PhaseKey::Unaided
+            Phase::Unaided
         } else {
-            PhaseKey::Assisted
+            Phase::Assisted
         };
         let v = get(key).unwrap_or_else(|| {
             format!(
@@ -931,7 +934,7 @@ fn status(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
     let (done, total) = app.labelled_count();
     let mut parts = vec![
         text::display(&app.opts.session_name),
-        format!("task {}/{}", app.current + 1, app.tasks.len()),
+        format!("task {}/{}", app.current + 1, app.task_count()),
         format!("labelled {done}/{total}"),
         format!("{} active", fmt_ms(app.active_ms())),
         text::display(&app.opts.model_name),

@@ -4,7 +4,8 @@
 
 use crit::assist::scripted::{default_output, provenance};
 use crit::assist::{self, Assistance};
-use crit::session::event::{now_utc, Body, Event, SCHEMA_VERSION};
+use crit::session::event::{Body, Event, SourceFormat, SCHEMA_VERSION};
+use crit::session::{Replay, Timestamp};
 use crit::task::Task;
 use crit::tui::{update, App, Effect, Msg, Options};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -72,16 +73,16 @@ impl Sim {
         let created = Event {
             v: SCHEMA_VERSION,
             seq: 1,
-            ts: now_utc(),
+            ts: Timestamp::now(),
             body: Body::SessionCreated {
                 crit_version: "test".into(),
                 source_path: "tasks.jsonl".into(),
-                source_format: "native".into(),
+                source_format: SourceFormat::Native,
                 tasks_sha256: "0".repeat(64),
                 task_count: tasks.len(),
             },
         };
-        let mut app = App::new(opts, tasks, vec![created.clone()]);
+        let mut app = App::new(opts, Replay::new(tasks, vec![created.clone()]));
         app.size = ratatui::layout::Rect::new(0, 0, 120, 40);
         Sim {
             app,
@@ -106,7 +107,7 @@ impl Sim {
                         let ev = Event {
                             v: SCHEMA_VERSION,
                             seq: self.log.len() as u64 + 1,
-                            ts: now_utc(),
+                            ts: Timestamp::now(),
                             body,
                         };
                         self.log.push(ev.clone());
@@ -153,7 +154,7 @@ impl Sim {
             }),
             Msg::Assist(assist::Event::Done {
                 id,
-                assistance: Box::new(Assistance {
+                assistance: std::sync::Arc::new(Assistance {
                     output,
                     raw,
                     provenance: provenance(&req, 1),

@@ -105,15 +105,15 @@ fn own_path(ctx: &Ctx, work: &EvaluatorWork) -> Option<StepPath> {
                 index,
             } if *index < n => {
                 path.ratings[*index] = Some(r);
-                path.step_stamps.insert(*index, l.stamp.clone());
+                path.step_stamps.insert(*index, l.stamp);
             }
             Target::Alternative { step, index } => {
                 path.alternatives.insert((*step, *index), r);
-                path.alt_stamps.insert((*step, *index), l.stamp.clone());
+                path.alt_stamps.insert((*step, *index), l.stamp);
             }
             _ => continue,
         }
-        path.stamps.push(l.stamp.clone());
+        path.stamps.push(l.stamp);
         path.source = path.source.take().or_else(|| l.source.clone());
     }
     // One record from many imported ratings: the line is shared, the
@@ -164,8 +164,8 @@ fn decompose_path(ctx: &Ctx, work: &EvaluatorWork) -> Option<StepPath> {
         {
             if *a == seq && *index < steps.len() {
                 path.ratings[*index] = Some(r);
-                path.stamps.push(l.stamp.clone());
-                path.step_stamps.insert(*index, l.stamp.clone());
+                path.stamps.push(l.stamp);
+                path.step_stamps.insert(*index, l.stamp);
             }
         }
     }
@@ -177,7 +177,7 @@ fn meta_for(path: &StepPath, work: &EvaluatorWork) -> Option<Meta> {
     let mut m = Meta::new(LabelKind::Step, first);
     m.stamps = path.stamps.clone();
     m.stamps.sort_by_key(|s| s.seq);
-    m.arm = work.arm.clone();
+    m.arm = work.arm;
     m.assistance = path.assistance.into_iter().collect();
     m.source = path.source.clone();
     Some(m)
@@ -187,11 +187,7 @@ fn meta_for(path: &StepPath, work: &EvaluatorWork) -> Option<Meta> {
 /// (and one alternative).
 fn narrowed(meta: &Meta, path: &StepPath, prefix: usize, alt: Option<(usize, usize)>) -> Meta {
     let mut m = meta.clone();
-    m.stamps = path
-        .step_stamps
-        .range(..prefix)
-        .map(|(_, s)| s.clone())
-        .collect();
+    m.stamps = path.step_stamps.range(..prefix).map(|(_, s)| *s).collect();
     m.stamps
         .extend(alt.and_then(|k| path.alt_stamps.get(&k)).cloned());
     m
@@ -342,15 +338,14 @@ fn prm800k_record(
         "give_up"
     };
     // Ratings imported from PRM800K keep the source's own outcome and time.
-    let imported = path.source.as_ref().is_some_and(|s| s.format == "prm800k");
+    let imported = path
+        .source
+        .as_ref()
+        .is_some_and(|s| s.format == crate::session::event::SourceFormat::Prm800k);
     let from_source = |k: &str| imported.then(|| prm_meta(ctx, k)).flatten();
     let finish_reason = from_source("finish_reason").unwrap_or_else(|| computed.into());
     let total_time = from_source("total_time").unwrap_or_else(|| work.active_ms.into());
-    let ts = meta
-        .stamps
-        .iter()
-        .max_by_key(|s| s.seq)
-        .map(|s| s.ts.clone());
+    let ts = meta.stamps.iter().max_by_key(|s| s.seq).map(|s| s.ts);
     json!({
         "labeler": ev,
         "timestamp": ts,

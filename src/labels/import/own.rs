@@ -8,7 +8,7 @@ use crate::labels::{LabelError, Result};
 use crate::session::event::{
     Body, CritiqueLabel, LabelValue, Phase, Preference, Side, Target, Verdict,
 };
-use crate::task::native::{for_each_object, req_str, type_name};
+use crate::task::jsonl::{for_each_object, req_str, type_name};
 use crate::task::{LineError, Span, Task, TaskError};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -355,10 +355,13 @@ impl CritiqueBuilder {
         };
         self.labelled.insert((ti, akey, index, r.evaluator.clone()));
         if at == next {
+            // A placeholder, replaced in `finish`.
             self.events.push(Pending::Ready(Body::AssistanceFailed {
                 task: task.clone(),
                 kind: Kind::Critique,
+                reason: crate::session::event::FailReason::Error,
                 error: String::new(),
+                seed: None,
             }));
         }
         self.events.push(Pending::OnAssistance(Body::Label {
@@ -384,8 +387,7 @@ impl CritiqueBuilder {
             let task = self.tasks[ti].id.clone();
             self.events[at] = Pending::Ready(Body::Assistance {
                 task,
-                kind: Kind::Critique,
-                assistance: Box::new(imported_assistance(critiques)),
+                assistance: imported_assistance(critiques).into(),
             });
         }
         Plan {
