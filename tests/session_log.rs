@@ -200,3 +200,130 @@ fn retraction_restores_previous_label() {
         }
     ));
 }
+
+#[test]
+fn deleting_the_lock_file_does_not_admit_a_second_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let _first = Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap();
+    std::fs::remove_file(path.join("lock")).unwrap();
+    let err = Session::open(&path).unwrap_err();
+    assert!(matches!(err, SessionError::Locked { .. }), "{err}");
+}
+
+#[test]
+fn a_writer_stops_when_the_log_changes_under_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let mut s = Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap();
+    s.append_durable(label("t1", 0)).unwrap();
+    // Another process appends behind the lock's back.
+    let mut other = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path.join("events.jsonl"))
+        .unwrap();
+    let stray =
+        r#"{"v":2,"seq":3,"ts":"2026-11-27T00:00:00.000Z","type":"recovered","dropped_bytes":1}"#;
+    writeln!(other, "{stray}").unwrap();
+    let err = s.append(label("t1", 1)).unwrap_err();
+    assert!(matches!(err, SessionError::Changed { .. }), "{err}");
+    assert!(err.to_string().contains("crit fsck"), "{err}");
+    drop(s);
+    // Nothing of ours collided with it: the log still reads.
+    let seqs: Vec<u64> = Replay::read(&path)
+        .unwrap()
+        .events()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, vec![1, 2, 3]);
+}
+
+#[test]
+fn fsck_lists_bad_lines_and_repair_moves_them_aside() {
+    use crit::session::fsck;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let mut s = Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap();
+    for i in 0..3 {
+        s.append_durable(label("t1", i)).unwrap();
+    }
+    drop(s);
+    let log = path.join("events.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let duplicate = lines[2].clone(); // seq 3 again, as two writers would
+    lines.insert(2, "{not json".into());
+    lines.push(duplicate);
+    std::fs::write(&log, lines.join("\n") + "\n").unwrap();
+    let err = Replay::read(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("events.jsonl:3:") && err.contains("crit fsck"),
+        "{err}"
+    );
+    let report = fsck::check(&path).unwrap();
+    let bad: Vec<usize> = report.bad.iter().map(|b| b.line).collect();
+    assert_eq!(bad, vec![3, 6]);
+    assert_eq!(report.good, 4);
+    let repaired = fsck::repair(&path).unwrap();
+    assert_eq!(repaired.quarantined, 2);
+    let aside = std::fs::read_to_string(path.join(fsck::QUARANTINE_FILE)).unwrap();
+    assert_eq!(aside.lines().count(), 2);
+    assert!(aside.starts_with("{not json"));
+    let r = Replay::read(&path).unwrap();
+    assert_eq!(r.events().len(), 4);
+    assert!(fsck::check(&path).unwrap().is_clean());
+    // And writers work again.
+    let mut s = Session::open(&path).unwrap();
+    assert_eq!(s.append(label("t2", 0)).unwrap().seq, 5);
+}
+
+#[test]
+fn an_empty_log_says_how_to_repair_and_repair_rebuilds_the_header() {
+    use crit::session::fsck;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    drop(Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap());
+    // What a creation killed before its first event left (older crit).
+    std::fs::write(path.join("events.jsonl"), "").unwrap();
+    for err in [
+        Replay::read(&path).unwrap_err(),
+        Session::open(&path).unwrap_err(),
+    ] {
+        assert!(matches!(err, SessionError::Headless(_)), "{err}");
+        assert!(err.to_string().contains("--repair"), "{err}");
+    }
+    let report = fsck::repair(&path).unwrap();
+    assert!(report.rebuilt_header);
+    let r = Replay::read(&path).unwrap();
+    assert_eq!(r.tasks().len(), 3);
+    // Same tasks: resuming the session from them works.
+    let mut s = Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap();
+    s.append(label("t1", 0)).unwrap();
+}
+
+#[test]
+fn creating_a_session_leaves_no_trace_until_it_is_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s");
+    let s = Session::create_or_open(&path, &tasks(), "x", SourceFormat::Native).unwrap();
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["s"], "no temp directory left behind");
+    assert_eq!(s.events().len(), 1);
+    // A directory that is not a session is not taken over.
+    let other = dir.path().join("notes");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("tasks.jsonl"), "keep me").unwrap();
+    let err = Session::create_or_open(&other, &tasks(), "x", SourceFormat::Native).unwrap_err();
+    assert!(matches!(err, SessionError::NotASession(_)), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(other.join("tasks.jsonl")).unwrap(),
+        "keep me"
+    );
+}

@@ -91,6 +91,14 @@ impl EngineArgs {
     }
 
     /// Resolve the model and start the engine thread.
+    /// Resolve the model and load the prompts without starting anything:
+    /// bad input is reported before a session is created for it.
+    pub fn check(&self, config: &Config) -> Result<(), StartError> {
+        super::model::resolve(self.model.as_deref(), config.model.as_deref())?;
+        super::prompt::Prompts::load(self.prompts.as_deref())?;
+        Ok(())
+    }
+
     pub fn start_engine(&self, config: &Config, events: EventSender) -> Result<Engine, StartError> {
         let model = super::model::resolve(self.model.as_deref(), config.model.as_deref())?;
         let prompts = super::prompt::Prompts::load(self.prompts.as_deref())?;

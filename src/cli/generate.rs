@@ -48,6 +48,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     }
     let format = loaded.format.unwrap_or(Format::Native);
     let dir = ctx.session_dir(&args.session)?;
+    args.engine.check(&ctx.config)?;
     let mut session = Session::create_or_open(
         &dir,
         &loaded.tasks,

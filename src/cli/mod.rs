@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 pub mod bench;
 pub mod export;
+pub mod fsck;
 pub mod generate;
 pub mod import;
 pub mod logging;
@@ -46,6 +47,8 @@ pub enum Command {
     Export(export::Args),
     /// Import existing human labels (PRM800K, HH-RLHF, MT-Bench, crit exports).
     Import(import::Args),
+    /// Check a session's log line by line; --repair moves bad lines aside.
+    Fsck(fsck::Args),
 }
 
 /// Shared context for subcommands: config and resolved directories.
@@ -124,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review(args) => review::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
+        Command::Fsck(args) => fsck::run(args, &ctx),
     }
 }
 
@@ -156,7 +160,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         }
         if let Some(e) = cause.downcast_ref::<TaskError>() {
             return match e {
-                TaskError::Io { .. } => 1,
+                TaskError::Io { .. } => 1, // the file exists but failed to read
                 _ => 2,
             };
         }
@@ -164,6 +168,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
             return match e {
                 SessionError::Corrupt { .. }
                 | SessionError::Mismatch { .. }
+                | SessionError::Headless(_)
+                | SessionError::NotASession(_)
                 | SessionError::NotFound(_) => 2,
                 _ => 1,
             };

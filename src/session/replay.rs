@@ -7,6 +7,7 @@
 use super::event::{Body, Event, Panel, Tab, ViewAction};
 use super::fold::TaskState;
 use super::log::{self, EVENTS_FILE, TASKS_FILE};
+use super::read;
 use super::{Result, SessionError};
 use crate::task::Task;
 use std::collections::{HashMap, HashSet};
@@ -70,8 +71,9 @@ impl Replay {
         if !events_path.is_file() {
             return Err(SessionError::NotFound(dir.to_path_buf()));
         }
-        let tasks = log::read_tasks(&dir.join(TASKS_FILE))?;
-        let (events, _torn) = log::read_events(&events_path)?;
+        let tasks = read::read_tasks(&dir.join(TASKS_FILE))?;
+        let (events, _torn) = read::read_events(&events_path)?;
+        log::check_header(dir, &events)?;
         Ok(Replay::new(tasks, events).at(dir))
     }
 

@@ -56,9 +56,9 @@ fn looks_native(obj: &Map<String, Value>) -> bool {
 
 /// The first line that parses as a JSON object; stops reading there.
 pub(crate) fn first_object(path: &Path) -> Result<Option<Map<String, Value>>> {
-    let io = |source| TaskError::Io {
+    let io = |error| TaskError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut reader = BufReader::new(File::open(path).map_err(io)?);
     let mut raw = Vec::new();

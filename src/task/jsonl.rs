@@ -41,9 +41,9 @@ pub fn for_each_object(
     path: &Path,
     mut visit: impl FnMut(Map<String, Value>, usize) -> std::result::Result<(), String>,
 ) -> Result<Vec<LineError>> {
-    let io = |source| TaskError::Io {
+    let io = |error| TaskError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut reader = BufReader::new(File::open(path).map_err(io)?);
     let mut errors = Vec::new();
@@ -102,12 +102,48 @@ pub(crate) fn parse_line(raw: &[u8]) -> Option<LineResult> {
         return None;
     }
     Some(match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(obj)) => Ok(obj),
+        Ok(Value::Object(obj)) => match nul_field(&obj) {
+            Some(field) => Err(format!(
+                "field \"{field}\" contains a NUL character (U+0000), which no model or terminal can take; remove it"
+            )),
+            None => Ok(obj),
+        },
         Ok(other) => Err(format!(
             "expected a JSON object, found {}",
             type_name(&other)
         )),
         Err(e) => Err(json_error(&e)),
+    })
+}
+
+/// The path of the first string (or key) holding a NUL character.
+fn nul_field(obj: &Map<String, Value>) -> Option<String> {
+    fn walk(v: &Value, path: &str) -> Option<String> {
+        match v {
+            Value::String(s) => s.contains('\0').then(|| path.to_string()),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, x)| walk(x, &format!("{path}[{i}]"))),
+            Value::Object(map) => map.iter().find_map(|(k, x)| {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if k.contains('\0') {
+                    return Some(p);
+                }
+                walk(x, &p)
+            }),
+            _ => None,
+        }
+    }
+    obj.iter().find_map(|(k, v)| {
+        if k.contains('\0') {
+            return Some(k.clone());
+        }
+        walk(v, k)
     })
 }
 
@@ -271,6 +307,12 @@ mod tests {
             "invalid JSON at column 6: expected value"
         );
         assert!(parse_line("\u{feff}{}".as_bytes()).unwrap().is_ok());
+        let nul = parse_line(br#"{"id":"t","steps":[{"text":"a\u0000b"}]}"#);
+        let msg = nul.unwrap().unwrap_err();
+        assert!(
+            msg.contains("steps[0].text") && msg.contains("NUL"),
+            "{msg}"
+        );
     }
 
     #[test]

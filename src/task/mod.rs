@@ -129,11 +129,15 @@ impl std::fmt::Display for LineError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    #[error("{path}: no such file")]
+    NotFound { path: PathBuf },
+    #[error("{path} is a directory, not a task file")]
+    IsDirectory { path: PathBuf },
     #[error("{}", render_invalid(.errors, *.total))]
     Invalid {
         errors: Vec<LineError>,
@@ -172,6 +176,7 @@ pub struct Loaded {
 /// Read tasks from `path`. With `skip_invalid` bad lines are returned in
 /// `skipped`; without it any bad line fails the whole read.
 pub fn load(path: &Path, format: Option<Format>, skip_invalid: bool) -> Result<Loaded> {
+    check_is_file(path)?;
     let format = match format {
         Some(f) => f,
         None => detect(path)?,
@@ -187,6 +192,23 @@ pub fn load(path: &Path, format: Option<Format>, skip_invalid: bool) -> Result<L
         });
     }
     Ok(loaded)
+}
+
+/// A missing file or a directory is the user's input being wrong.
+pub fn check_is_file(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(TaskError::IsDirectory {
+            path: path.to_path_buf(),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(TaskError::NotFound {
+            path: path.to_path_buf(),
+        }),
+        Err(error) => Err(TaskError::Io {
+            path: path.to_path_buf(),
+            error,
+        }),
+    }
 }
 
 /// Dispatch to the reader of one format.
