@@ -8,6 +8,7 @@
 pub mod assist;
 pub mod cli;
 pub mod config;
+pub mod fsutil;
 pub mod hash;
 pub mod labels;
 pub mod paths;

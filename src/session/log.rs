@@ -347,12 +347,7 @@ fn take_lock(dir: &Path) -> Result<File> {
 
 /// Write via a temp file and rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(bytes).map_err(io_err(&tmp))?;
-    f.sync_all().map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))?;
-    Ok(())
+    crate::fsutil::write_atomic(path, bytes).map_err(io_err(path))
 }
 
 fn sync_dir(dir: &Path) {
