@@ -67,8 +67,8 @@ fn trl_preference_export_import_export_is_identical() {
     );
 }
 
-/// HH-RLHF dialogues become chat turns in the message formats, and the
-/// conversational export imports back to the same pairs.
+/// HH-RLHF dialogues become chat turns in the message formats, and both
+/// the conversational and the plain export import back to the same pairs.
 #[test]
 fn hh_rlhf_dialogues_become_turns_and_round_trip_conversationally() {
     let src_path = data("hh_rlhf_harmless_base_test/sample.jsonl", "hh-rlhf.jsonl");
@@ -87,18 +87,22 @@ fn hh_rlhf_dialogues_become_turns_and_round_trip_conversationally() {
             assert_eq!(back, t.prompt);
         }
     }
-    let mut conv = no_meta(ExportFormat::TrlPreference);
-    conv.conversational = true;
-    let first = export_lines(&dir, &conv);
-    assert!(first
-        .iter()
-        .any(|r| r["prompt"].as_array().unwrap().len() > 1));
-    let file = tmp.path().join("conv.jsonl");
-    let text: String = first.iter().map(|v| format!("{v}\n")).collect();
-    std::fs::write(&file, text).unwrap();
-    let again = tmp.path().join("again");
-    import_into(&file, ImportFormat::TrlPreference, &again, false);
-    assert_eq!(export_lines(&again, &conv), first);
+    for conversational in [true, false] {
+        let mut o = no_meta(ExportFormat::TrlPreference);
+        o.conversational = conversational;
+        let first = export_lines(&dir, &o);
+        if conversational {
+            assert!(first
+                .iter()
+                .any(|r| r["prompt"].as_array().unwrap().len() > 1));
+        }
+        let file = tmp.path().join(format!("pref-{conversational}.jsonl"));
+        let text: String = first.iter().map(|v| format!("{v}\n")).collect();
+        std::fs::write(&file, text).unwrap();
+        let again = tmp.path().join(format!("again-{conversational}"));
+        import_into(&file, ImportFormat::TrlPreference, &again, false);
+        assert_eq!(export_lines(&again, &o), first);
+    }
 }
 
 #[test]

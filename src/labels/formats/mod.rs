@@ -22,6 +22,9 @@ pub(super) struct Ctx<'a> {
     pub task: &'a Task,
     pub ts: &'a TaskState,
     pub opts: &'a ExportOptions,
+    /// PRM800K's candidates per step, parsed from the task's meta on first
+    /// use (the step formats look them up per step and per evaluator).
+    pub source_steps: std::cell::OnceCell<Vec<steps::SourceStep>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -55,7 +58,12 @@ pub fn export_session(
     counts: &mut Counts,
 ) -> Result<()> {
     for (task, ts) in state.tasks.iter().zip(&state.states) {
-        let ctx = Ctx { task, ts, opts };
+        let ctx = Ctx {
+            task,
+            ts,
+            opts,
+            source_steps: Default::default(),
+        };
         let slots = build(&ctx, counts);
         if slots.values().all(Vec::is_empty) {
             counts.tasks_without_label += 1;

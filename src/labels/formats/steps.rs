@@ -40,27 +40,39 @@ pub struct SourceStep {
     pub chosen: Option<usize>,
 }
 
-/// The candidates at step `i`, from the task's meta (the task reader keeps
+/// The candidates at each step, from the task's meta (the task reader keeps
 /// PRM800K's steps verbatim; see `task::prm800k::steps`).
-pub fn source_step(task: &crate::task::Task, i: usize) -> Option<SourceStep> {
-    let step = crate::task::prm800k::steps(task)?.into_iter().nth(i)?;
+pub fn source_steps(task: &crate::task::Task) -> Vec<SourceStep> {
     let is_human = |c: &crate::task::prm800k::Completion| {
         c.extra
             .get("is_human")
             .and_then(Value::as_bool)
             .unwrap_or(false)
     };
-    let mut candidates: Vec<(String, bool)> = step
-        .completions
-        .iter()
-        .map(|c| (c.text.clone(), is_human(c)))
-        .collect();
-    let mut chosen = step.chosen_completion;
-    if let Some(h) = &step.human_completion {
-        candidates.push((h.text.clone(), true));
-        chosen = chosen.or(Some(candidates.len() - 1));
-    }
-    Some(SourceStep { candidates, chosen })
+    let steps = crate::task::prm800k::steps(task).unwrap_or_default();
+    steps
+        .into_iter()
+        .map(|step| {
+            let mut candidates: Vec<(String, bool)> = step
+                .completions
+                .iter()
+                .map(|c| (c.text.clone(), is_human(c)))
+                .collect();
+            let mut chosen = step.chosen_completion;
+            if let Some(h) = &step.human_completion {
+                candidates.push((h.text.clone(), true));
+                chosen = chosen.or(Some(candidates.len() - 1));
+            }
+            SourceStep { candidates, chosen }
+        })
+        .collect()
+}
+
+/// Source step `i` of the task, parsed once per task.
+fn source_step<'a>(ctx: &'a Ctx, i: usize) -> Option<&'a SourceStep> {
+    ctx.source_steps
+        .get_or_init(|| source_steps(ctx.task))
+        .get(i)
 }
 
 fn rating(v: &LabelValue) -> Option<i8> {
@@ -204,7 +216,7 @@ fn narrowed(meta: &Meta, path: &StepPath, prefix: usize, alt: Option<(usize, usi
 /// Is step `i` written by the source's human labeller (counts as correct,
 /// as in TRL's PRM800K conversion)?
 fn human_step(ctx: &Ctx, i: usize) -> bool {
-    source_step(ctx.task, i)
+    source_step(ctx, i)
         .and_then(|s| s.chosen.and_then(|c| s.candidates.get(c).map(|x| x.1)))
         .unwrap_or(false)
 }
@@ -246,7 +258,7 @@ pub fn stepwise_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
         let prompt = &ctx.task.prompt;
         // Rated alternatives first (TRL's order): prefix + the alternative.
         for (&(step, index), &r) in &path.alternatives {
-            let alt = source_step(ctx.task, step).and_then(|s| s.candidates.get(index).cloned());
+            let alt = source_step(ctx, step).and_then(|s| s.candidates.get(index).cloned());
             let (Some((text, _)), true) = (alt, step <= labels.len()) else {
                 counts.skip("alternative_without_rated_prefix");
                 continue;
@@ -288,7 +300,7 @@ pub fn stepwise_slots(ctx: &Ctx, counts: &mut Counts) -> Slots {
 /// is not a bad one) and counts them, per evaluator path.
 fn count_unrated_alternatives(ctx: &Ctx, path: &StepPath, counts: &mut Counts) {
     for i in 0..rated_steps(path) {
-        let Some(src) = source_step(ctx.task, i) else {
+        let Some(src) = source_step(ctx, i) else {
             break;
         };
         for (j, (_, is_human)) in src.candidates.iter().enumerate() {
@@ -405,7 +417,7 @@ fn completion(text: &str, rating: Option<i8>) -> Prm800kCompletion {
 fn prm800k_step(ctx: &Ctx, path: &StepPath, i: usize) -> Prm800kStep {
     let own = path.ratings.get(i).copied().flatten();
     let text = path.texts.get(i).map_or("", String::as_str);
-    let Some(src) = source_step(ctx.task, i) else {
+    let Some(src) = source_step(ctx, i) else {
         return Prm800kStep {
             completions: vec![completion(text, own)],
             human_completion: None,
