@@ -133,3 +133,37 @@ fn import_refuses_a_second_copy_and_foreign_sessions() {
         events
     );
 }
+
+/// Meta written to a sidecar is read back from it: the same tasks and
+/// evaluators as with meta inline.
+#[test]
+fn critiques_round_trip_through_a_meta_sidecar() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = build(tmp.path());
+    let mut o = opts(ExportFormat::Critiques);
+    o.meta = crit::labels::MetaMode::Sidecar;
+    let out = tmp.path().join("c.jsonl");
+    export_to(std::slice::from_ref(&dir), &o, &out);
+    let again = tmp.path().join("again");
+    import_into(&out, ImportFormat::Critiques, &again, false);
+    let inline = opts(ExportFormat::Critiques);
+    let names = |recs: Vec<serde_json::Value>| -> Vec<(String, String)> {
+        recs.iter()
+            .map(|r| {
+                let m = &r["meta"];
+                (
+                    m["task"].as_str().unwrap().into(),
+                    m["evaluator"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        names(export_lines(&again, &inline)),
+        names(export_lines(&dir, &inline))
+    );
+    assert_eq!(
+        export_lines(&again, &no_meta(ExportFormat::Critiques)),
+        export_lines(&dir, &no_meta(ExportFormat::Critiques))
+    );
+}

@@ -24,14 +24,19 @@ const DEFAULT_EVALUATOR: &str = "imported";
 
 type LineResult<T> = std::result::Result<T, String>;
 
-/// Run `visit` over every record (and its `meta`, if any); collect bad
-/// lines; fail if any (unless `skip`).
+/// Run `visit` over every record (and its `meta`: inline, else from the
+/// `FILE.meta.jsonl` sidecar beside it, whose line n belongs to line n);
+/// collect bad lines; fail if any (unless `skip`).
 fn read_all<R: DeserializeOwned>(
     file: &Path,
     skip: bool,
     mut visit: impl FnMut(R, RecordMeta, usize) -> LineResult<()>,
 ) -> Result<Vec<LineError>> {
-    let errors = for_each_object(file, |obj, line| {
+    let mut sidecar = Sidecar::open(file);
+    let errors = for_each_object(file, |mut obj, line| {
+        if let Some(meta) = sidecar.line(line)? {
+            obj.entry("meta").or_insert(meta);
+        }
         let (record, meta) = parse_record::<R>(obj)?;
         visit(record, meta, line)
     })
@@ -43,6 +48,38 @@ fn read_all<R: DeserializeOwned>(
         Ok(errors)
     } else {
         Err(LabelError::BadLines(errors))
+    }
+}
+
+/// The meta sidecar of an export, read in step with its records.
+struct Sidecar {
+    lines: Option<std::io::Lines<std::io::BufReader<std::fs::File>>>,
+    at: usize,
+}
+
+impl Sidecar {
+    fn open(file: &Path) -> Sidecar {
+        let lines = std::fs::File::open(crate::labels::meta_path(file))
+            .ok()
+            .map(|f| std::io::BufRead::lines(std::io::BufReader::new(f)));
+        Sidecar { lines, at: 0 }
+    }
+
+    /// The meta on line `line` (lines are asked for in increasing order).
+    fn line(&mut self, line: usize) -> LineResult<Option<Value>> {
+        let Some(lines) = &mut self.lines else {
+            return Ok(None);
+        };
+        let mut text = None;
+        while self.at < line {
+            text = lines
+                .next()
+                .transpose()
+                .map_err(|e| format!("meta sidecar: {e}"))?;
+            self.at += 1;
+        }
+        text.map(|t| serde_json::from_str(&t).map_err(|e| format!("meta sidecar line {line}: {e}")))
+            .transpose()
     }
 }
 
