@@ -8,8 +8,13 @@
 //! fold cost, and every format should sit at that same peak whatever its
 //! record count.
 
-use crit::labels::{export, synthetic, ExportFormat, ExportOptions, Sink};
+use crit::labels::{export, ExportFormat, ExportOptions, Sink};
 use std::path::Path;
+
+// The synthetic session the export tests use too.
+#[path = "../tests/export_support/synthetic.rs"]
+#[allow(dead_code)]
+mod synthetic;
 use std::process::Command;
 use std::time::Instant;
 
@@ -24,8 +29,7 @@ fn vm_hwm_kib() -> u64 {
 }
 
 fn parse_format(name: &str) -> ExportFormat {
-    *ExportFormat::ALL
-        .iter()
+    ExportFormat::all()
         .find(|f| f.name() == name)
         .expect("known format")
 }
@@ -108,7 +112,9 @@ fn main() {
         ExportFormat::TrlStepwise,
         ExportFormat::Prm800k,
         ExportFormat::OpenaiSft,
+        ExportFormat::OpenaiDpo,
         ExportFormat::Critiques,
+        ExportFormat::HhRlhf,
     ] {
         run_child(&dir, tmp.path(), format, false);
     }

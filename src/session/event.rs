@@ -259,8 +259,15 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
     pub format: SourceFormat,
+    /// The file's name (older logs: the path it was imported from).
     pub file: String,
     pub line: usize,
+    /// SHA-256 of the imported file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The path it was imported from, only when asked (`--keep-path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// The original label text when it carries more than the value (e.g. a
     /// rater id).
     #[serde(default, skip_serializing_if = "Option::is_none")]

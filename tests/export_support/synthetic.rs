@@ -1,14 +1,14 @@
 //! Synthetic sessions for export tests and the export benchmark: fixed
 //! provenance and content, built through `Session` like a real one.
 
-use crate::assist::{
+use crit::assist::{
     Assistance, Critique, ModelInfo, Output, Provenance, SamplerSettings, Severity, Step, StepKind,
 };
-use crate::session::event::{
+use crit::session::event::{
     Body, CritiqueLabel, LabelValue, Phase, Preference, SourceFormat, Target, Verdict,
 };
-use crate::session::{Result, Session};
-use crate::task::{Span, Task};
+use crit::session::{Result, Session};
+use crit::task::{Span, Task};
 use std::path::Path;
 
 /// Provenance with fixed, recognisable hashes.
@@ -27,7 +27,7 @@ pub fn provenance(template: &str) -> Provenance {
         n_ctx: 4096,
         n_threads: 1,
         max_tokens: 512,
-        crit_version: crate::VERSION.into(),
+        crit_version: crit::VERSION.into(),
         prompt_tokens: 10,
         gen_tokens: 20,
         prompt_ms: 1,
@@ -51,7 +51,7 @@ pub fn critique(answer: &str, quote: &str, comment: &str, severity: Severity) ->
         comment: comment.into(),
         severity,
         category: "correctness".into(),
-        span: crate::assist::anchor::find(answer, quote),
+        span: crit::assist::anchor::find(answer, quote),
     }
 }
 
@@ -125,8 +125,8 @@ fn append_bench_task(s: &mut Session, i: usize, t: &Task) -> Result<()> {
     s.append(Body::View {
         task: task.clone(),
         evaluator: ev.into(),
-        action: crate::session::event::ViewAction::TaskOpened {
-            arm: Some(crate::session::event::Protocol::Assisted),
+        action: crit::session::event::ViewAction::TaskOpened {
+            arm: Some(crit::session::event::Protocol::Assisted),
         },
     })?;
     let out = Output::Critique {
