@@ -1,5 +1,6 @@
-//! State-machine tests of the review UI: keys in, state and effects out.
-//! No terminal, no async, no IO.
+//! State-machine tests of the review UI: keys in, state, effects and log
+//! events out. No terminal and no async: `Sim` drives the real driver over a
+//! session in a temp dir with the scripted assistant.
 
 mod common;
 
@@ -10,7 +11,7 @@ use crit::session::event::{
 };
 use crit::tui::keymap::{Action, Key, KeymapError};
 use crit::tui::{Effect, Keymap, Msg, Options, Protocol, Tab};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 
 fn labels(sim: &Sim) -> Vec<(Target, LabelValue)> {
@@ -24,7 +25,7 @@ fn labels(sim: &Sim) -> Vec<(Target, LabelValue)> {
 }
 
 fn seq_of(sim: &Sim, task: &str, kind: Kind) -> u64 {
-    sim.log
+    sim.log()
         .iter()
         .find(|e| matches!(&e.body, Body::Assistance { task: t, kind: k, .. } if t == task && *k == kind))
         .map(|e| e.seq)
@@ -37,7 +38,7 @@ fn start_opens_task_and_prefetches_missing_assistance() {
         prefetch: 1,
         ..opts()
     });
-    sim.hold = true;
+    sim.hold(true);
     let fx = sim.send(Msg::Start);
     assert!(matches!(
         &fx[0],
@@ -61,7 +62,7 @@ fn start_opens_task_and_prefetches_missing_assistance() {
     sim.release();
     assert_eq!(sim.of_type("assistance").len(), 6);
     // Moving on prefetches task 3 only: tasks 1-2 are never generated twice.
-    sim.hold = true;
+    sim.hold(true);
     let fx = sim.send(key('n'));
     let again: Vec<_> = fx
         .iter()
@@ -190,7 +191,7 @@ fn undo_appends_a_retraction_of_the_latest_record() {
     let mut sim = Sim::new(opts());
     sim.send(Msg::Start);
     sim.send_all([key('1'), key('2')]);
-    let second = sim.log.last().unwrap().seq;
+    let second = sim.log().last().unwrap().seq;
     sim.send(key('u'));
     let retracts = sim.of_type("retract");
     assert!(
@@ -434,14 +435,14 @@ fn view_events_are_debounced() {
     sim.send(Msg::Start);
     let before = sim.of_type("view").len();
     sim.send_all([key(']'), key(']'), key('[')]);
-    sim.now = 500;
+    sim.set_now(500);
     sim.send(Msg::Tick);
     assert_eq!(
         sim.of_type("view").len(),
         before,
         "nothing before the debounce"
     );
-    sim.now = 1_500;
+    sim.set_now(1_500);
     sim.send(Msg::Tick);
     let views = sim.of_type("view");
     assert_eq!(views.len(), before + 1, "three switches, one event");
@@ -457,13 +458,13 @@ fn active_time_pauses_when_idle() {
         ..opts()
     });
     sim.send(Msg::Start);
-    sim.now = 1_000;
+    sim.set_now(1_000);
     sim.send(key('j')); // 1 s reading since the task opened
-    sim.now = 4_000;
+    sim.set_now(4_000);
     sim.send(key('j')); // 3 s active
-    sim.now = 100_000;
+    sim.set_now(100_000);
     sim.send(key('k')); // away 96 s: not counted
-    sim.now = 102_000;
+    sim.set_now(102_000);
     sim.send(key('n')); // 2 s, then the task closes
     let ms: Vec<u64> = sim
         .of_type("active_time")
@@ -479,7 +480,7 @@ fn active_time_pauses_when_idle() {
 #[test]
 fn escape_cancels_and_failure_is_recorded_once() {
     let mut sim = Sim::new(opts());
-    sim.hold = true;
+    sim.hold(true);
     sim.send(Msg::Start);
     let fx = sim.send(code(KeyCode::Esc));
     let cancelled: Vec<u64> = fx
@@ -508,17 +509,17 @@ fn escape_cancels_and_failure_is_recorded_once() {
 #[test]
 fn streaming_tokens_update_the_generation() {
     let mut sim = Sim::new(opts());
-    sim.hold = true;
+    sim.hold(true);
     sim.send(Msg::Start);
-    let (id, ..) = sim.held[0];
-    sim.now = 100;
+    let id = sim.held()[0];
+    sim.set_now(100);
     sim.send(Msg::Assist(crit::assist::Event::Started {
         id,
         prompt_tokens: 5,
         truncated: None,
     }));
     for i in 0..11 {
-        sim.now = 100 + i * 10;
+        sim.set_now(100 + i * 10);
         sim.send(Msg::Assist(crit::assist::Event::Token {
             id,
             text: "ab".into(),
@@ -596,7 +597,7 @@ fn read_only_records_nothing() {
     let fx = sim.send(Msg::Start);
     assert!(fx.is_empty(), "no views, no generation: {fx:?}");
     sim.send_all([key('1'), key('V'), key('u')]);
-    assert_eq!(sim.log.len(), 1);
+    assert_eq!(sim.log().len(), 1);
     assert!(sim.app.message.as_deref().unwrap().contains("read-only"));
 }
 
@@ -606,7 +607,7 @@ fn resume_restores_task_tab_and_selection() {
     sim.send(Msg::Start);
     sim.send_all([key('n'), key(']'), key('j'), key('j')]);
     sim.send(Msg::Quit);
-    let app = crit::tui::App::new(opts(), common::tasks(), sim.log.clone());
+    let app = crit::tui::App::new(opts(), common::tasks(), sim.log().to_vec());
     assert_eq!(app.current, 1);
     assert_eq!(app.tab, Tab::Checks);
     assert_eq!(app.selected(), 2);
@@ -617,7 +618,7 @@ fn resume_restores_task_tab_and_selection() {
             ..opts()
         },
         common::tasks(),
-        sim.log.clone(),
+        sim.log().to_vec(),
     );
     assert_eq!(bob.current, 0);
 }
@@ -627,7 +628,7 @@ fn quit_flushes_views_and_time_then_quits() {
     let mut sim = Sim::new(opts());
     sim.send(Msg::Start);
     sim.send(key(']'));
-    sim.now = 2_000;
+    sim.set_now(2_000);
     let fx = sim.send(key('q'));
     let kinds: Vec<&str> = fx
         .iter()
@@ -699,8 +700,8 @@ fn rebound_keys_drive_the_app() {
     assert_eq!(sim.of_type("label").len(), 1);
 }
 
-fn mouse(kind: crossterm::event::MouseEventKind, column: u16, row: u16) -> Msg {
-    Msg::Mouse(crossterm::event::MouseEvent {
+fn mouse(kind: crossterm::event::MouseEventKind, column: u16, row: u16) -> TermEvent {
+    TermEvent::Mouse(crossterm::event::MouseEvent {
         kind,
         column,
         row,
@@ -714,14 +715,14 @@ fn mouse_clicks_select_critiques_and_tabs_and_wheel_scrolls() {
     let mut sim = Sim::new(opts());
     sim.send(Msg::Start);
     // 120x40: assistance panel on the right, items 3 rows each from row 2.
-    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 70, 9));
+    sim.input(mouse(MouseEventKind::Down(MouseButton::Left), 70, 9));
     assert_eq!(sim.app.selected(), 2);
-    sim.send(mouse(MouseEventKind::ScrollUp, 70, 9));
+    sim.input(mouse(MouseEventKind::ScrollUp, 70, 9));
     assert_eq!(sim.app.selected(), 1);
-    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 80, 0));
+    sim.input(mouse(MouseEventKind::Down(MouseButton::Left), 80, 0));
     assert_eq!(sim.app.tab, Tab::Checks);
     // Answer text starts at (1, 5): column 6 of its first line is "13".
-    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 6, 5));
+    sim.input(mouse(MouseEventKind::Down(MouseButton::Left), 6, 5));
     assert_eq!(sim.app.focus, crit::tui::state::Focus::Answer);
     assert!(sim.app.answer()[sim.app.cursor..].starts_with("13 ="));
 }
@@ -776,7 +777,7 @@ fn task_steps_are_rated_without_assistance() {
         crit::task::Span { start: 11, end: 17 },
     ]);
     let mut sim = Sim::with_tasks(opts(), vec![t]);
-    sim.hold = true;
+    sim.hold(true);
     let fx = sim.send(Msg::Start);
     assert!(
         !fx.iter().any(|f| matches!(
@@ -826,12 +827,7 @@ fn resume_restores_answer_scroll() {
     let scrolled = sim.app.answer_scroll;
     assert!(scrolled > 0);
     sim.send(Msg::Quit);
-    let mut again = Sim::with_tasks(opts(), vec![task("long", "Read this.", &long)]);
-    again.app = crit::tui::App::new(
-        opts(),
-        vec![task("long", "Read this.", &long)],
-        sim.log.clone(),
-    );
+    let mut again = sim.reopen(opts());
     again.send(Msg::Resize(120, 40));
     again.send(Msg::Start);
     assert_eq!(again.app.answer_scroll, scrolled);
@@ -849,7 +845,7 @@ fn jumping_away_drops_queued_prefetch_without_recording_failures() {
         },
         tasks,
     );
-    sim.hold = true;
+    sim.hold(true);
     sim.send(Msg::Start);
     // Tasks 0-1 queued; move on to task 4.
     sim.send_all([key('n'), key('n'), key('n'), key('n')]);

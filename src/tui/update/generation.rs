@@ -1,0 +1,215 @@
+//! Assistance: what to request (the current task and the prefetch window),
+//! the streamed results, failures and cancellation, and `R`.
+
+use super::{label, refuse_read_only, Effect};
+use crate::assist::{self, Kind};
+use crate::session::event::Body;
+use crate::tui::state::{App, Gen, Protocol};
+
+/// Bytes of streamed text kept for display.
+const STREAM_TAIL: usize = 4_000;
+
+fn in_window(app: &App, task: usize) -> bool {
+    (app.current..=app.current + app.opts.prefetch).contains(&task)
+}
+
+/// After a jump, queued requests for tasks outside the new window would
+/// make the evaluator wait: cancel them without recording a failure, so
+/// they are submitted again when needed. Running ones finish.
+pub(super) fn drop_stale_prefetch(app: &mut App, fx: &mut Vec<Effect>) {
+    let current = app.current;
+    let window = current..=current + app.opts.prefetch;
+    for (id, g) in app.gens.iter_mut() {
+        if !g.started && !g.dropped && !window.contains(&g.task) {
+            g.dropped = true;
+            fx.push(Effect::Cancel(*id));
+        }
+    }
+}
+
+/// Submit the missing assistance for the current task and the next
+/// `prefetch` tasks. A kind that has output, is in flight, or failed
+/// (including cancelled) is not submitted again; `R` forces it.
+pub(super) fn ensure_assistance(app: &mut App, fx: &mut Vec<Effect>) {
+    if app.opts.no_assist.is_some() || app.opts.read_only {
+        return;
+    }
+    let end = (app.current + app.opts.prefetch + 1).min(app.tasks.len());
+    for i in app.current..end {
+        if app.arm(i) == Protocol::Unassisted {
+            continue;
+        }
+        for kind in Kind::ALL {
+            if needs(app, i, kind) {
+                // Same seed as `crit generate` would use for this task/kind.
+                let seed = crate::cli::generate::derive_seed(app.opts.seed, i, kind);
+                submit(app, i, kind, seed, fx);
+            }
+        }
+    }
+}
+
+fn needs(app: &App, i: usize, kind: Kind) -> bool {
+    let ts = &app.session.states[i];
+    if kind == Kind::Decompose && app.tasks[i].steps.is_some() {
+        return false; // the task brings its own steps
+    }
+    ts.current(kind).is_none()
+        && !ts.failures.iter().any(|(k, _)| *k == kind)
+        && !app.gens.values().any(|g| g.task == i && g.kind == kind)
+}
+
+fn submit(app: &mut App, task: usize, kind: Kind, seed: u32, fx: &mut Vec<Effect>) {
+    let id = app.next_id;
+    app.next_id += 1;
+    app.gens.insert(
+        id,
+        Gen {
+            task,
+            kind,
+            seed,
+            text: String::new(),
+            tokens: 0,
+            started: false,
+            prompt_tokens: 0,
+            truncated: None,
+            dropped: false,
+            first_token_ms: None,
+            last_token_ms: 0,
+        },
+    );
+    fx.push(Effect::Submit {
+        id,
+        task,
+        kind,
+        seed,
+        input: app.session.tasks[task].clone(),
+    });
+}
+
+pub(super) fn assist_event(app: &mut App, ev: assist::Event, fx: &mut Vec<Effect>) {
+    let id = ev.id();
+    let now = app.now_ms;
+    let Some(gen) = app.gens.get_mut(&id) else {
+        return; // a request from before a restart of the map; ignore
+    };
+    match ev {
+        assist::Event::Started {
+            prompt_tokens,
+            truncated,
+            ..
+        } => {
+            gen.started = true;
+            gen.prompt_tokens = prompt_tokens;
+            gen.truncated = truncated;
+        }
+        assist::Event::Token { text, .. } => {
+            gen.tokens += 1;
+            gen.first_token_ms.get_or_insert(now);
+            gen.last_token_ms = now;
+            gen.text.push_str(&text);
+            trim_tail(&mut gen.text);
+        }
+        assist::Event::Done { assistance, .. } => {
+            let gen = app.gens.remove(&id).expect("present");
+            let body = Body::Assistance {
+                task: app.tasks[gen.task].id.clone(),
+                kind: gen.kind,
+                assistance,
+            };
+            fx.push(Effect::Append {
+                body,
+                durable: true,
+            });
+        }
+        assist::Event::Failed { error, .. } => failed(app, id, error, fx),
+        assist::Event::Cancelled { .. } => failed(app, id, "cancelled".into(), fx),
+    }
+}
+
+fn trim_tail(s: &mut String) {
+    if s.len() > STREAM_TAIL {
+        let mut cut = s.len() - STREAM_TAIL / 2;
+        while !s.is_char_boundary(cut) {
+            cut += 1;
+        }
+        s.drain(..cut);
+    }
+}
+
+fn failed(app: &mut App, id: u64, error: String, fx: &mut Vec<Effect>) {
+    let gen = app.gens.remove(&id).expect("present");
+    if app.quit {
+        return; // cancelled on the way out: it will be generated next time
+    }
+    if gen.dropped {
+        // Dropped from the queue, not failed; back in view meanwhile?
+        if in_window(app, gen.task) {
+            ensure_assistance(app, fx);
+        }
+        return;
+    }
+    if gen.task == app.current {
+        app.message = Some(format!("{} generation: {error}", gen.kind.name()));
+    }
+    let body = Body::AssistanceFailed {
+        task: app.tasks[gen.task].id.clone(),
+        kind: gen.kind,
+        error,
+    };
+    fx.push(Effect::Append {
+        body,
+        durable: false,
+    });
+}
+
+pub(super) fn regenerate(app: &mut App, fx: &mut Vec<Effect>) {
+    if refuse_read_only(app) {
+        return;
+    }
+    if let Some(why) = &app.opts.no_assist {
+        app.message = Some(format!("no assistance: {why}"));
+        return;
+    }
+    if app.hidden() {
+        app.message = Some(label::hidden_message(app));
+        return;
+    }
+    let Some(kind) = app.tab.kind() else {
+        app.message = Some("R regenerates on the critiques, checks and steps tabs".into());
+        return;
+    };
+    if let Some((id, _)) = app.gen_for(kind) {
+        fx.push(Effect::Cancel(id));
+    }
+    let versions = app.task_state().assistance.get(&kind).map_or(0, Vec::len);
+    let tries = app
+        .task_state()
+        .failures
+        .iter()
+        .filter(|f| f.0 == kind)
+        .count();
+    // A fresh seed per attempt, reproducible from the base seed.
+    let base = crate::cli::generate::derive_seed(app.opts.seed, app.current, kind);
+    let seed = base.wrapping_add(0x9E37_79B9u32.wrapping_mul((versions + tries) as u32 + 1));
+    let i = app.current;
+    submit(app, i, kind, seed, fx);
+    app.message = Some(format!("regenerating {} (seed {seed})", kind.name()));
+}
+
+pub(super) fn cancel(app: &mut App, fx: &mut Vec<Effect>) {
+    if app.anchor.take().is_some() {
+        return;
+    }
+    let ids: Vec<u64> = app
+        .gens
+        .iter()
+        .filter(|(_, g)| g.task == app.current)
+        .map(|(id, _)| *id)
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    app.message = Some("cancelling generation".into());
+    fx.extend(ids.into_iter().map(Effect::Cancel));
+}

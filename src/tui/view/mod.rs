@@ -1,0 +1,121 @@
+//! Drawing, from an immutable view of the state (`impl Widget for &App`;
+//! nothing is cloned per frame). Everything from tasks or the model goes
+//! through `text::display` (sanitized) before it reaches a cell.
+//!
+//! One file per part of the screen: `answer` (prompt and answer panes),
+//! `bars` (tab bar, verdict bar, status line), `assist` (the assistance
+//! panel) with `lists` (its critique/check/step items), `diff`, `overlay`
+//! (help, guidelines, forms) and `theme`. Drawing returns the layout it drew
+//! (`Drawn`) for mouse hit-testing.
+
+mod answer;
+mod assist;
+mod bars;
+mod diff;
+mod lists;
+mod overlay;
+mod theme;
+
+use super::drawn::Drawn;
+use super::layout;
+use super::state::App;
+use super::text;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, StatefulWidget, Widget};
+use theme::Theme;
+
+type Lines = Vec<Line<'static>>;
+
+/// Draw the whole screen into `buf`; returns what was drawn where.
+pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Drawn {
+    if layout::too_small(area) {
+        too_small(area, buf);
+        return Drawn::default();
+    }
+    let th = Theme::of(app);
+    let a = app.areas_in(area);
+    answer::prompt(app, &th, a.prompt, buf);
+    let answer = answer::answer(app, &th, a.answer, buf);
+    let tabs = bars::tabs(app, &th, a.tabs, buf);
+    let list = assist::assist(app, &th, a.assist, buf);
+    bars::verdict_bar(app, &th, a.verdict, buf);
+    bars::status(app, &th, a.status, buf);
+    overlay::overlay(app, &th, area, buf);
+    Drawn {
+        areas: a,
+        tabs,
+        list,
+        answer: Some(answer),
+    }
+}
+
+impl Widget for &App {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        draw(self, area, buf);
+    }
+}
+
+/// Renders like the `Widget` and keeps the layout in the state.
+impl StatefulWidget for &App {
+    type State = Drawn;
+
+    fn render(self, area: Rect, buf: &mut Buffer, drawn: &mut Drawn) {
+        *drawn = draw(self, area, buf);
+    }
+}
+
+fn too_small(area: Rect, buf: &mut Buffer) {
+    let msg = format!(
+        "Terminal too small: {}x{}. crit review needs at least {}x{}; please enlarge the window.",
+        area.width,
+        area.height,
+        layout::MIN_WIDTH,
+        layout::MIN_HEIGHT
+    );
+    let y = area.y + area.height / 2;
+    let lines: Vec<Line> = text::wrap(&msg, area.width as usize)
+        .into_iter()
+        .map(|r| Line::from(msg[r].to_string()).centered())
+        .collect();
+    let h = (lines.len() as u16).min(area.height);
+    let r = Rect::new(area.x, y.saturating_sub(h / 2), area.width, h);
+    Paragraph::new(lines).render(r, buf);
+}
+
+fn block(title: String, style: Style) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(style)
+        .title(title)
+}
+
+/// At most `n` chars, with an ellipsis when cut.
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// Wrapped, sanitized lines of raw text.
+fn plain_lines(t: &str, width: usize) -> Lines {
+    text::wrap(t, width)
+        .into_iter()
+        .map(|r| Line::from(text::display(&t[r])))
+        .collect()
+}
+
+/// Wrapped, sanitized, trimmed text indented by `n` columns.
+fn indented(t: &str, width: usize, n: usize) -> Lines {
+    let pad = " ".repeat(n);
+    text::wrap(t.trim(), width.saturating_sub(n).max(8))
+        .into_iter()
+        .map(|r| Line::raw(format!("{pad}{}", text::display(&t.trim()[r]))))
+        .collect()
+}
