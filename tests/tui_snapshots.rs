@@ -6,10 +6,11 @@ mod common;
 
 use common::*;
 use crit::tui::state::Mode;
-use crit::tui::{Msg, Options, Protocol};
+use crit::tui::{Keymap, Msg, Options, Protocol};
 use crossterm::event::KeyCode;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
+use std::collections::BTreeMap;
 
 /// Draw at `w`x`h` and return the screen as text.
 fn screen(sim: &mut Sim, w: u16, h: u16) -> String {
@@ -74,6 +75,35 @@ fn help() {
     let mut sim = started(opts());
     sim.send(key('?'));
     both("help", &mut sim);
+}
+
+#[test]
+fn help_names_the_keys_of_the_live_keymap() {
+    let mut sim = started(opts());
+    sim.send(key('?'));
+    let default = screen(&mut sim, 120, 40);
+    assert!(default.contains("critiques: 1 valid · 2 hallucinated · 3 nitpick"));
+    let mut keys = BTreeMap::new();
+    keys.insert("label_good".to_string(), vec!["a".to_string()]);
+    keys.insert("help".to_string(), vec!["f1".to_string()]);
+    let mut sim = started(Options {
+        keymap: Keymap::with_overrides(&keys).unwrap(),
+        ..opts()
+    });
+    sim.send(code(KeyCode::F(1)));
+    let s = screen(&mut sim, 120, 40);
+    assert!(
+        s.contains("critiques: a valid · 2 hallucinated · 3 nitpick"),
+        "{s}"
+    );
+    assert!(s.contains("checks:    a pass · 2 fail · 3 unsure"), "{s}");
+    assert!(s.contains("steps:     a (+1) · 2 (-1) · 3 (0)"), "{s}");
+    assert!(
+        s.contains("  a                label: valid / pass / +1 [label_good]"),
+        "{s}"
+    );
+    assert!(s.contains(" Keys (f1 or Esc closes) "), "{s}");
+    assert!(s.contains("idle  f1 help"), "{s}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! of `&App`; neither `update` nor `view` owns them, so neither imports the
 //! other.
 
+use super::keymap::Action;
 use super::layout::{self, Areas};
 use super::state::{App, Tab};
 use super::text;
@@ -12,6 +13,12 @@ use ratatui::layout::Rect;
 use std::ops::Range;
 
 impl App {
+    /// The key to name for `action` in hints and messages (the live keymap's
+    /// first binding, so a rebound key shows as bound).
+    pub fn key(&self, action: Action) -> String {
+        self.opts.keymap.first(action)
+    }
+
     pub fn areas(&self) -> Areas {
         self.areas_in(self.size)
     }

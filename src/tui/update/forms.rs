@@ -7,6 +7,7 @@ use super::record::{append, view};
 use super::{refuse_read_only, Effect};
 use crate::assist::Severity;
 use crate::session::event::{Body, Phase, Preference, Side, Verdict, ViewAction};
+use crate::tui::keymap::Action;
 use crate::tui::state::{
     App, CritiqueForm, Mode, Protocol, Tab, VerdictForm, CATEGORIES, SEVERITIES,
 };
@@ -28,7 +29,11 @@ pub(super) fn open_critique_form(app: &mut App) {
     let text = app.answer();
     let quote = text.get(span.start..span.end).unwrap_or("").to_string();
     if quote.trim().is_empty() {
-        app.message = Some("select answer text first (Tab to the answer, v, move)".into());
+        app.message = Some(format!(
+            "select answer text first ({} to the answer, {}, move)",
+            app.key(Action::ToggleFocus),
+            app.key(Action::Visual)
+        ));
         return;
     }
     app.mode = Mode::Critique(Box::new(CritiqueForm {
@@ -317,7 +322,10 @@ fn save_verdict(app: &mut App, f: VerdictForm, fx: &mut Vec<Effect>) -> Mode {
     let reveal = f.phase == Phase::Unaided && app.arm(app.current) == Protocol::BlindFirst;
     if reveal {
         view(app, fx, ViewAction::AssistanceRevealed);
-        app.message = Some("unaided verdict recorded; assistance revealed: review it, then V for the assisted verdict".into());
+        app.message = Some(format!(
+            "unaided verdict recorded; assistance revealed: review it, then {} for the assisted verdict",
+            app.key(Action::Verdict)
+        ));
     } else {
         app.message = Some("verdict recorded".into());
     }

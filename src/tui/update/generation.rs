@@ -4,6 +4,7 @@
 use super::{label, refuse_read_only, Effect};
 use crate::assist::{self, Kind};
 use crate::session::event::Body;
+use crate::tui::keymap::Action;
 use crate::tui::state::{App, Gen, Protocol};
 
 /// Bytes of streamed text kept for display.
@@ -176,7 +177,10 @@ pub(super) fn regenerate(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     }
     let Some(kind) = app.tab.kind() else {
-        app.message = Some("R regenerates on the critiques, checks and steps tabs".into());
+        app.message = Some(format!(
+            "{} regenerates on the critiques, checks and steps tabs",
+            app.key(Action::Regenerate)
+        ));
         return;
     };
     if let Some((id, _)) = app.gen_for(kind) {

@@ -7,6 +7,7 @@ use super::record::append;
 use super::{refuse_read_only, Effect};
 use crate::assist::CheckVerdict;
 use crate::session::event::{Body, CritiqueLabel, LabelValue, Target};
+use crate::tui::keymap::Action;
 use crate::tui::state::{App, Protocol, Tab, SEVERITIES};
 
 /// A label key's meaning on each tab.
@@ -52,7 +53,10 @@ pub(super) fn label(app: &mut App, g: Grade, fx: &mut Vec<Effect>) {
 pub(super) fn hidden_message(app: &App) -> String {
     match app.arm(app.current) {
         Protocol::Unassisted => "this task is unassisted (control arm)".into(),
-        _ => "assistance is hidden until you record an unaided verdict (V)".into(),
+        _ => format!(
+            "assistance is hidden until you record an unaided verdict ({})",
+            app.key(Action::Verdict)
+        ),
     }
 }
 
@@ -106,8 +110,9 @@ fn label_step(app: &mut App, i: usize, g: Grade) -> Option<(Target, LabelValue)>
     if app.stop_at_first_bad {
         if let Some(first) = app.first_bad_step(seq).filter(|f| *f < i) {
             app.message = Some(format!(
-                "rating stopped at the first -1 (step {}); F turns this off",
-                first + 1
+                "rating stopped at the first -1 (step {}); {} turns this off",
+                first + 1,
+                app.key(Action::StopAtFirstBad)
             ));
             return None;
         }
@@ -142,8 +147,12 @@ pub(super) fn cycle_severity(app: &mut App, fx: &mut Vec<Effect>) {
         index: i,
     };
     let Some(LabelValue::Critique { verdict, severity }) = app.label_on(&target).cloned() else {
-        app.message =
-            Some("label the critique first (1 valid / 2 hallucinated / 3 nitpick)".into());
+        app.message = Some(format!(
+            "label the critique first ({} valid / {} hallucinated / {} nitpick)",
+            app.key(Action::LabelGood),
+            app.key(Action::LabelBad),
+            app.key(Action::LabelNeutral)
+        ));
         return;
     };
     let from = severity.unwrap_or(model_sev);

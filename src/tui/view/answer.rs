@@ -4,6 +4,7 @@
 
 use super::{block, plain_lines, text, truncate, Theme};
 use crate::tui::drawn::DrawnAnswer;
+use crate::tui::keymap::Action;
 use crate::tui::state::{App, Focus, Mode, Tab};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -36,10 +37,11 @@ pub(super) fn prompt(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
 }
 
 fn answer_title(app: &App) -> String {
+    let switch = app.key(Action::SwitchAnswer);
     let side = match (app.task().is_pairwise(), app.side_b) {
         (false, _) => "Answer".to_string(),
-        (true, false) => "Answer A (o: show B)".to_string(),
-        (true, true) => "Answer B (o: show A)".to_string(),
+        (true, false) => format!("Answer A ({switch}: show B)"),
+        (true, true) => format!("Answer B ({switch}: show A)"),
     };
     let note = match (app.tab, app.hidden()) {
         (Tab::Critiques, false) => {
@@ -54,9 +56,9 @@ fn answer_title(app: &App) -> String {
         _ => "",
     };
     let visual = if app.anchor.is_some() {
-        " · VISUAL (c: critique)"
+        format!(" · VISUAL ({}: critique)", app.key(Action::AddCritique))
     } else {
-        ""
+        String::new()
     };
     format!(" {side}{note}{visual} ")
 }

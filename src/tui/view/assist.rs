@@ -5,6 +5,7 @@
 use super::{block, diff, indented, lists, plain_lines, truncate, Lines, Theme};
 use crate::assist::Kind;
 use crate::tui::drawn::DrawnList;
+use crate::tui::keymap::Action;
 use crate::tui::state::{severity_name, App, Focus, Protocol, Tab};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -100,11 +101,14 @@ fn assist_content(app: &App, th: &Theme, width: usize) -> (Lines, Vec<Lines>, Li
 }
 
 fn hidden_lines(app: &App, th: &Theme, width: usize) -> Lines {
+    let v = app.key(Action::Verdict);
     let msg = match app.arm(app.current) {
-        Protocol::Unassisted => {
-            "This task is in the unassisted (control) arm: no assistance is shown. Judge the answer on your own and record the verdict with V.".to_string()
-        }
-        _ => "Assistance is hidden (blind-first protocol). Read the answer and record your unaided verdict with V; the assistance is then revealed for an assisted verdict.".to_string(),
+        Protocol::Unassisted => format!(
+            "This task is in the unassisted (control) arm: no assistance is shown. Judge the answer on your own and record the verdict with {v}."
+        ),
+        _ => format!(
+            "Assistance is hidden (blind-first protocol). Read the answer and record your unaided verdict with {v}; the assistance is then revealed for an assisted verdict."
+        ),
     };
     plain_lines(&msg, width)
         .into_iter()
@@ -166,11 +170,17 @@ fn truncation_lines(t: Option<&crate::assist::Truncation>, th: &Theme) -> Lines 
 fn empty_lines(app: &App, th: &Theme, kind: Kind, width: usize) -> Lines {
     let failure = app.task_state().failures.iter().rev().find(|f| f.0 == kind);
     let msg = if let Some(why) = &app.opts.no_assist {
-        format!("No assistance ({why}). Manual review works: read, add your own critiques (c), correct (e) and record the verdict (V).")
+        format!(
+            "No assistance ({why}). Manual review works: read, add your own critiques ({}), correct ({}) and record the verdict ({}).",
+            app.key(Action::AddCritique),
+            app.key(Action::EditCorrection),
+            app.key(Action::Verdict)
+        )
     } else if let Some((_, err)) = failure {
         format!(
-            "{} generation did not finish: {err}. R retries.",
-            kind.name()
+            "{} generation did not finish: {err}. {} retries.",
+            kind.name(),
+            app.key(Action::Regenerate)
         )
     } else if app.opts.read_only {
         "Nothing generated for this task (read-only).".into()

@@ -194,7 +194,8 @@ pub(super) fn status(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
     if let Some(m) = &app.message {
         spans.push(Span::styled(format!(" {}", text::display(m)), th.warn()));
     } else {
-        spans.push(Span::styled(" ? help", th.dim()));
+        let help = format!(" {} help", app.key(Action::Help));
+        spans.push(Span::styled(help, th.dim()));
     }
     Line::from(spans).render(area, buf);
 }

@@ -3,6 +3,7 @@
 
 use super::answer::styled_line;
 use super::{text, Lines, Theme};
+use crate::tui::keymap::Action;
 use crate::tui::state::App;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -23,7 +24,11 @@ pub(super) fn diff(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
             lines.extend(word_diff(&t.answer, &c.text, th, width));
         }
         None => lines.push(Line::styled(
-            "No correction yet: e edits in place, E opens $EDITOR.",
+            format!(
+                "No correction yet: {} edits in place, {} opens $EDITOR.",
+                app.key(Action::EditCorrection),
+                app.key(Action::ExternalEditor)
+            ),
             th.dim(),
         )),
     }

@@ -16,7 +16,7 @@ pub(super) fn overlay(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
     match &app.mode {
         Mode::Normal | Mode::Search { .. } => {}
         Mode::Help { scroll } => scroll_popup(
-            " Keys (? or Esc closes) ",
+            &format!(" Keys ({} or Esc closes) ", app.key(Action::Help)),
             help_lines(app),
             *scroll,
             area,
@@ -60,11 +60,19 @@ fn scroll_popup(title: &str, mut lines: Lines, scroll: u16, area: Rect, buf: &mu
 
 fn help_lines(app: &App) -> Lines {
     let km = &app.opts.keymap;
+    let [good, bad, neutral] =
+        [Action::LabelGood, Action::LabelBad, Action::LabelNeutral].map(|a| app.key(a));
     let mut lines = vec![
         Line::raw("Every label and verdict is saved the moment you make it. Labels per tab:"),
-        Line::raw("  critiques: 1 valid · 2 hallucinated · 3 nitpick"),
-        Line::raw("  checks:    1 pass · 2 fail · 3 unsure"),
-        Line::raw("  steps:     1 (+1) · 2 (-1) · 3 (0)"),
+        Line::raw(format!(
+            "  critiques: {good} valid · {bad} hallucinated · {neutral} nitpick"
+        )),
+        Line::raw(format!(
+            "  checks:    {good} pass · {bad} fail · {neutral} unsure"
+        )),
+        Line::raw(format!(
+            "  steps:     {good} (+1) · {bad} (-1) · {neutral} (0)"
+        )),
         Line::raw(""),
     ];
     for a in Action::ALL {
