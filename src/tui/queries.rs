@@ -5,7 +5,7 @@
 
 use super::keymap::Action;
 use super::layout::{self, Areas};
-use super::state::{App, Tab};
+use super::state::{App, Protocol, Tab};
 use super::text;
 use crate::session::event::{LabelValue, Target};
 use crate::task::Span;
@@ -118,6 +118,17 @@ impl App {
                 _ => None,
             })
             .min()
+    }
+
+    /// Why assistance cannot be used on the current task (hidden).
+    pub fn hidden_reason(&self) -> String {
+        match self.arm(self.current) {
+            Protocol::Unassisted => "this task is unassisted (control arm)".into(),
+            _ => format!(
+                "assistance is hidden until you record an unaided verdict ({})",
+                self.key(Action::Verdict)
+            ),
+        }
     }
 
     /// This evaluator's corrected answer, if any.

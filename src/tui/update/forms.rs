@@ -2,9 +2,9 @@
 //! answer (in place or in `$EDITOR`). Each is saved with Ctrl-S as one
 //! durable record.
 
+use super::msg::Effect;
 use super::navigate::set_tab;
-use super::record::{append, view};
-use super::{refuse_read_only, Effect};
+use super::record::{append, refuse_read_only, view};
 use crate::assist::Severity;
 use crate::session::event::{Body, Phase, Preference, Side, Verdict, ViewAction};
 use crate::tui::keymap::Action;

@@ -1,7 +1,8 @@
 //! Assistance: what to request (the current task and the prefetch window),
 //! the streamed results, failures and cancellation, and `R`.
 
-use super::{label, refuse_read_only, Effect};
+use super::msg::Effect;
+use super::record::refuse_read_only;
 use crate::assist::{self, Kind};
 use crate::session::event::Body;
 use crate::tui::keymap::Action;
@@ -173,7 +174,7 @@ pub(super) fn regenerate(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     }
     if app.hidden() {
-        app.message = Some(label::hidden_message(app));
+        app.message = Some(app.hidden_reason());
         return;
     }
     let Some(kind) = app.tab.kind() else {

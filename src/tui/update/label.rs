@@ -2,13 +2,13 @@
 //! stop-at-first-bad-step rule, and undo (a retraction of the latest own
 //! record).
 
+use super::msg::Effect;
 use super::navigate::select;
-use super::record::append;
-use super::{refuse_read_only, Effect};
+use super::record::{append, refuse_read_only};
 use crate::assist::CheckVerdict;
 use crate::session::event::{Body, CritiqueLabel, LabelValue, Target};
 use crate::tui::keymap::Action;
-use crate::tui::state::{App, Protocol, Tab, SEVERITIES};
+use crate::tui::state::{App, Tab, SEVERITIES};
 
 /// A label key's meaning on each tab.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +23,7 @@ pub(super) fn label(app: &mut App, g: Grade, fx: &mut Vec<Effect>) {
         return;
     }
     if app.hidden() {
-        app.message = Some(hidden_message(app));
+        app.message = Some(app.hidden_reason());
         return;
     }
     let i = app.selected();
@@ -47,16 +47,6 @@ pub(super) fn label(app: &mut App, g: Grade, fx: &mut Vec<Effect>) {
         ));
     } else if i + 1 < app.item_count(app.tab) {
         select(app, i + 1);
-    }
-}
-
-pub(super) fn hidden_message(app: &App) -> String {
-    match app.arm(app.current) {
-        Protocol::Unassisted => "this task is unassisted (control arm)".into(),
-        _ => format!(
-            "assistance is hidden until you record an unaided verdict ({})",
-            app.key(Action::Verdict)
-        ),
     }
 }
 

@@ -7,75 +7,25 @@
 //! `navigate` (tasks, tabs, motion, scrolling), `search`, `generation`
 //! (assistance requests and streamed results), `label` (labels, severity,
 //! undo), `forms` (critique, verdict and correction forms, `$EDITOR`) and
-//! `mouse`.
+//! `mouse`; the messages and effects are in `msg`. Submodules import only
+//! siblings, never this one.
 
 mod forms;
 mod generation;
 mod label;
 mod mouse;
+mod msg;
 mod navigate;
 mod record;
 mod search;
 
-use super::drawn::Drawn;
 use super::keymap::Action;
 use super::state::{App, Mode};
-use crate::assist::{self, Kind};
-use crate::session::event::{Body, Event};
-use crate::task::Task;
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
-use std::sync::Arc;
 
+pub use msg::{Effect, Msg};
 pub use record::{ACTIVE_FLUSH_MS, DEBOUNCE_MS};
-
-/// Input to the state machine.
-// Messages are moved once and never stored in bulk: size does not matter.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum Msg {
-    /// First message: open the resumed task and start generating.
-    Start,
-    Key(KeyEvent),
-    /// A mouse event and the layout of the frame it was aimed at.
-    Mouse(MouseEvent, Arc<Drawn>),
-    Resize(u16, u16),
-    /// Periodic: flush debounced views and active time.
-    Tick,
-    /// From the assistant.
-    Assist(assist::Event),
-    /// The driver appended this event to the log.
-    Appended(Event),
-    /// `$EDITOR` finished: the new text, or `None` if it failed/was empty.
-    EditorDone(Option<String>),
-    /// Ctrl-C / SIGTERM / closing: leave cleanly.
-    Quit,
-}
-
-/// Output of the state machine, performed by the driver. Each carries all
-/// the data the driver needs, so it never calls back into the update.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Append to the session log; `durable` = fsync before continuing.
-    Append {
-        body: Body,
-        durable: bool,
-    },
-    /// Ask the assistant for `kind` on task number `task` (`input`).
-    Submit {
-        id: u64,
-        task: usize,
-        kind: Kind,
-        seed: u32,
-        input: Arc<Task>,
-    },
-    Cancel(u64),
-    OpenEditor {
-        text: String,
-    },
-    Quit,
-}
 
 /// Apply `msg` at monotonic time `now_ms`.
 pub fn update(app: &mut App, msg: Msg, now_ms: u64) -> Vec<Effect> {
@@ -207,12 +157,4 @@ fn action(app: &mut App, a: Action, fx: &mut Vec<Effect>) {
         Action::Verdict => forms::open_verdict(app),
         Action::SwitchAnswer => navigate::switch_answer(app),
     }
-}
-
-/// In read-only mode nothing is recorded: say so. True when refused.
-fn refuse_read_only(app: &mut App) -> bool {
-    if app.opts.read_only {
-        app.message = Some("read-only: nothing can be recorded".into());
-    }
-    app.opts.read_only
 }

@@ -2,8 +2,8 @@
 //! item selection, answer cursor and scrolling.
 
 use super::generation::{drop_stale_prefetch, ensure_assistance};
+use super::msg::Effect;
 use super::record::{flush_active, flush_views, queue_view, view};
-use super::Effect;
 use crate::session::event::ViewAction;
 use crate::tui::keymap::Action;
 use crate::tui::state::{App, Focus, Mode, Tab};

@@ -1,7 +1,8 @@
-//! What reaches the log besides judgements: appends (skipped when
-//! read-only), view actions (debounced) and active time.
+//! What reaches the log besides judgements: appends (none when read-only,
+//! and actions that would record say so), view actions (debounced) and
+//! active time.
 
-use super::Effect;
+use super::msg::Effect;
 use crate::session::event::{Body, ViewAction};
 use crate::tui::state::App;
 
@@ -80,4 +81,12 @@ pub(super) fn tick(app: &mut App, fx: &mut Vec<Effect>) {
     if app.pending_active_ms >= ACTIVE_FLUSH_MS {
         flush_active(app, fx);
     }
+}
+
+/// In read-only mode nothing is recorded: say so. True when refused.
+pub(super) fn refuse_read_only(app: &mut App) -> bool {
+    if app.opts.read_only {
+        app.message = Some("read-only: nothing can be recorded".into());
+    }
+    app.opts.read_only
 }

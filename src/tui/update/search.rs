@@ -1,8 +1,8 @@
 //! `/`: search the current answer after the cursor, then the following
 //! tasks' prompts and answers, wrapping around.
 
+use super::msg::Effect;
 use super::navigate::{go_to_task, scroll_to};
-use super::Effect;
 use crate::tui::state::{App, Focus, Mode};
 use crate::tui::text;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};

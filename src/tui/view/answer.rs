@@ -2,10 +2,12 @@
 //! (critique quotes, the selected item's span, your own critiques, the
 //! visual selection and the cursor).
 
-use super::{block, plain_lines, text, truncate, Theme};
+use super::parts::{block, plain_lines, truncate};
+use super::theme::Theme;
 use crate::tui::drawn::DrawnAnswer;
 use crate::tui::keymap::Action;
 use crate::tui::state::{App, Focus, Mode, Tab};
+use crate::tui::text;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

@@ -2,7 +2,9 @@
 //! tab (scrolled so the selected item shows), your own critiques, or why
 //! there is nothing (hidden, failed, no model).
 
-use super::{block, diff, indented, lists, plain_lines, truncate, Lines, Theme};
+use super::parts::{block, indented, plain_lines, truncate, Lines};
+use super::theme::Theme;
+use super::{diff, lists};
 use crate::assist::Kind;
 use crate::tui::drawn::DrawnList;
 use crate::tui::keymap::Action;

@@ -1,10 +1,12 @@
 //! The one-line bars: assistance tabs, the verdict bar and the status line.
 
-use super::{text, truncate, Theme};
+use super::parts::truncate;
+use super::theme::Theme;
 use crate::session::event::{Preference, Verdict};
 use crate::session::fold::PhaseKey;
 use crate::tui::keymap::Action;
 use crate::tui::state::{App, Mode, Protocol, Tab};
+use crate::tui::text;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;

@@ -2,9 +2,11 @@
 //! pairwise task answer A against B, as word diffs that read without colour.
 
 use super::answer::styled_line;
-use super::{text, Lines, Theme};
+use super::parts::Lines;
+use super::theme::Theme;
 use crate::tui::keymap::Action;
 use crate::tui::state::App;
+use crate::tui::text;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};

@@ -3,10 +3,12 @@
 //! selection marker and your label, then the item's text; each kind only
 //! says what its head and body hold.
 
-use super::{indented, text, truncate, Lines, Theme};
+use super::parts::{indented, truncate, Lines};
+use super::theme::Theme;
 use crate::assist::{Check, CheckVerdict, Critique};
 use crate::session::event::{CritiqueLabel, LabelValue, Target};
 use crate::tui::state::{severity_name, App, StepView};
+use crate::tui::text;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 

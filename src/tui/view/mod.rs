@@ -5,8 +5,9 @@
 //! One file per part of the screen: `answer` (prompt and answer panes),
 //! `bars` (tab bar, verdict bar, status line), `assist` (the assistance
 //! panel) with `lists` (its critique/check/step items), `diff`, `overlay`
-//! (help, guidelines, forms) and `theme`. Drawing returns the layout it drew
-//! (`Drawn`) for mouse hit-testing.
+//! (help, guidelines, forms), `theme`, and `parts` (blocks, wrapping) they
+//! share. Submodules import only siblings, never this one. Drawing returns
+//! the layout it drew (`Drawn`) for mouse hit-testing.
 
 mod answer;
 mod assist;
@@ -14,6 +15,7 @@ mod bars;
 mod diff;
 mod lists;
 mod overlay;
+mod parts;
 mod theme;
 
 use super::drawn::Drawn;
@@ -22,12 +24,9 @@ use super::state::App;
 use super::text;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Paragraph, StatefulWidget, Widget};
+use ratatui::widgets::{Paragraph, StatefulWidget, Widget};
 use theme::Theme;
-
-type Lines = Vec<Line<'static>>;
 
 /// Draw the whole screen into `buf`; returns what was drawn where.
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Drawn {
@@ -83,39 +82,4 @@ fn too_small(area: Rect, buf: &mut Buffer) {
     let h = (lines.len() as u16).min(area.height);
     let r = Rect::new(area.x, y.saturating_sub(h / 2), area.width, h);
     Paragraph::new(lines).render(r, buf);
-}
-
-fn block(title: String, style: Style) -> Block<'static> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_style(style)
-        .title(title)
-}
-
-/// At most `n` chars, with an ellipsis when cut.
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        let mut out: String = s.chars().take(n.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
-}
-
-/// Wrapped, sanitized lines of raw text.
-fn plain_lines(t: &str, width: usize) -> Lines {
-    text::wrap(t, width)
-        .into_iter()
-        .map(|r| Line::from(text::display(&t[r])))
-        .collect()
-}
-
-/// Wrapped, sanitized, trimmed text indented by `n` columns.
-fn indented(t: &str, width: usize, n: usize) -> Lines {
-    let pad = " ".repeat(n);
-    text::wrap(t.trim(), width.saturating_sub(n).max(8))
-        .into_iter()
-        .map(|r| Line::raw(format!("{pad}{}", text::display(&t.trim()[r]))))
-        .collect()
 }

@@ -1,7 +1,8 @@
 //! Overlays: the help screen (keys read from the live keymap), the
 //! guidelines, and the critique, verdict and correction forms.
 
-use super::{block, plain_lines, truncate, Lines, Theme};
+use super::parts::{block, plain_lines, truncate, Lines};
+use super::theme::Theme;
 use crate::session::event::{Phase, Preference};
 use crate::tui::keymap::Action;
 use crate::tui::layout;
