@@ -727,6 +727,55 @@ fn mouse_clicks_select_critiques_and_tabs_and_wheel_scrolls() {
     assert!(sim.app.answer()[sim.app.cursor..].starts_with("13 ="));
 }
 
+/// A click means what the given layout says was on screen there: the update
+/// hit-tests the layout it is handed and draws nothing itself.
+#[test]
+fn clicks_are_hit_tested_against_the_layout_handed_over() {
+    use crit::tui::drawn::{DrawnAnswer, DrawnList};
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut sim = Sim::new(opts());
+    sim.send(Msg::Start);
+    let areas = sim.app.areas();
+    let click = |column, row, drawn: &crit::tui::Drawn| {
+        let ev = MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        };
+        Msg::Mouse(ev, std::sync::Arc::new(drawn.clone()))
+    };
+    // A layout that put critique 3 on the panel's first rows.
+    let mut drawn = crit::tui::Drawn {
+        areas,
+        list: Some(DrawnList {
+            tab: Tab::Critiques,
+            items: vec![(2, areas.assist.y + 1..areas.assist.y + 4)],
+        }),
+        ..Default::default()
+    };
+    sim.send(click(areas.assist.x + 5, areas.assist.y + 2, &drawn));
+    assert_eq!(sim.app.selected(), 2);
+    // The same rows in a list of another tab mean nothing on this one.
+    drawn.list.as_mut().unwrap().tab = Tab::Checks;
+    sim.send(click(areas.assist.x + 5, areas.assist.y + 2, &drawn));
+    assert_eq!(sim.app.selected(), 2);
+    // An answer row drawn for another task is not this task's text.
+    let inner = crit::tui::layout::inner(areas.answer);
+    drawn.answer = Some(DrawnAnswer {
+        task: 1,
+        side_b: false,
+        area: inner,
+        rows: vec![0..29, 29..60],
+    });
+    sim.send(click(inner.x + 5, inner.y, &drawn));
+    assert_eq!(sim.app.focus, crit::tui::state::Focus::Answer);
+    assert_eq!(sim.app.cursor, 0, "stale layout: cursor stays");
+    drawn.answer.as_mut().unwrap().task = 0;
+    sim.send(click(inner.x + 5, inner.y, &drawn));
+    assert!(sim.app.answer()[sim.app.cursor..].starts_with("13 ="));
+}
+
 #[test]
 fn no_color_draws_without_colours() {
     let mut sim = Sim::new(Options {
