@@ -5,57 +5,15 @@
 mod common;
 
 use common::*;
-use crit::assist::scripted::Scripted;
-use crit::session::event::SourceFormat;
 use crit::session::event::{Body, Event};
 use crit::session::{Replay, Session};
-use crit::tui::driver::Clock;
-use crit::tui::{App, Driver, Msg, Options};
+use crit::tui::{Msg, Options};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-struct Rig {
-    app: App,
-    driver: Driver,
-    time: Arc<AtomicU64>,
-    dir: std::path::PathBuf,
-}
-
-fn rig(dir: &std::path::Path, o: Options) -> Rig {
-    let tasks = tasks();
-    let session =
-        Session::create_or_open(dir, &tasks, "tasks.jsonl", SourceFormat::Native).unwrap();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let time = Arc::new(AtomicU64::new(0));
-    let t = time.clone();
-    let clock: Clock = Arc::new(move || t.load(Ordering::SeqCst));
-    let assistant = Box::new(Scripted::new(tx));
-    let (log, replay) = session.split();
-    let app = App::new(o, replay);
-    let driver = Driver::new(Some(log), Some(assistant), rx, clock);
-    Rig {
-        app,
-        driver,
-        time,
-        dir: dir.to_path_buf(),
-    }
-}
-
-impl Rig {
-    fn send(&mut self, m: Msg) {
-        self.driver.dispatch(&mut self.app, m).unwrap();
-        self.driver
-            .wait_idle(&mut self.app, Duration::from_secs(10))
-            .unwrap();
-    }
-    fn keys(&mut self, ms: impl IntoIterator<Item = Msg>) {
-        for m in ms {
-            self.time.fetch_add(1_000, Ordering::SeqCst);
-            self.send(m);
-        }
-    }
+/// The real driver on a session in `dir` (see `common::Sim`).
+fn rig(dir: &std::path::Path, o: Options) -> Sim {
+    Sim::in_dir(dir, o)
 }
 
 /// The log as (type, the fields that matter) with seq and ts dropped.
@@ -120,7 +78,7 @@ fn key_sequence_writes_exact_events() {
     ]);
     r.keys([key('n'), key('q')]);
     r.driver.finish().unwrap();
-    let data = Replay::read(&r.dir).unwrap();
+    let data = Replay::read(r.dir()).unwrap();
     let got = summary(data.events());
     let a = |seq: u64| seq; // readability: assistance seqs are 3, 4, 5
                             // Views are debounced (no ticks here): they are flushed when the task closes.

@@ -304,8 +304,11 @@ fn count(r: &mut ImportReport, body: &Body) {
 /// Importing into an existing session: every task the input needs must be
 /// there, with the same prompt and answers.
 fn check_tasks(session: &Session, tasks: &[Task], file: &str) -> Result<()> {
-    let have: std::collections::HashMap<&str, &Task> =
-        session.tasks().iter().map(|t| (t.id.as_str(), t.as_ref())).collect();
+    let have: std::collections::HashMap<&str, &Task> = session
+        .tasks()
+        .iter()
+        .map(|t| (t.id.as_str(), t.as_ref()))
+        .collect();
     for t in tasks {
         let same = have.get(t.id.as_str()).is_some_and(|h| {
             h.prompt == t.prompt && h.answer == t.answer && h.answer_b == t.answer_b

@@ -5,8 +5,8 @@
 
 use super::LabelKind;
 use crate::session::event::{Phase, Protocol, Source};
-use crate::session::Timestamp;
 use crate::session::fold::{Stamp, TaskState};
+use crate::session::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// Provenance of one record, as written (every field optional on reading:

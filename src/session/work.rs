@@ -7,8 +7,8 @@ use super::fold::TaskState;
 use crate::assist::{self, Kind};
 use crate::task::Task;
 
-/// Failed attempts (not counting cancellations) after which a kind is left
-/// alone until asked for again (`R` in review).
+/// Failed attempts after which a kind is left alone until asked for again
+/// (`R` in review).
 pub const MAX_ATTEMPTS: u32 = 3;
 
 /// One piece of assistance a task still lacks.
@@ -27,17 +27,18 @@ impl Need {
 }
 
 /// Does `task` still need `kind`? Not when it has output, when the task
-/// brings its own steps (decomposition), or when [`MAX_ATTEMPTS`] attempts
-/// failed.
+/// brings its own steps (decomposition), when an evaluator cancelled it (a
+/// recorded choice: only asking again, `R`, overrides it), or when
+/// [`MAX_ATTEMPTS`] attempts failed.
 pub fn need(task: &Task, state: &TaskState, kind: Kind) -> Option<Need> {
     if state.current(kind).is_some() || (kind == Kind::Decompose && task.steps.is_some()) {
         return None;
     }
-    let attempt = state
-        .failures
-        .iter()
-        .filter(|f| f.kind == kind && f.reason == FailReason::Error)
-        .count() as u32;
+    let failures = state.failures.iter().filter(|f| f.kind == kind);
+    if failures.clone().any(|f| f.reason == FailReason::Cancelled) {
+        return None;
+    }
+    let attempt = failures.count() as u32;
     (attempt < MAX_ATTEMPTS).then_some(Need { kind, attempt })
 }
 
@@ -130,9 +131,9 @@ mod tests {
         let need = need(&t, &once, Kind::Critique).unwrap();
         assert_eq!(need.attempt, 1);
         assert_ne!(need.seed(42, 0), Need { attempt: 0, ..need }.seed(42, 0));
-        // Cancelling is not an attempt.
+        // A recorded cancellation is the evaluator's choice: left alone.
         let cancelled = fold(&t, vec![failure(Kind::Critique, FailReason::Cancelled)]);
-        assert_eq!(need_attempt(&t, &cancelled), Some(0));
+        assert_eq!(need_attempt(&t, &cancelled), None);
         let given_up = fold(&t, vec![failure(Kind::Critique, FailReason::Error); 3]);
         assert_eq!(need_attempt(&t, &given_up), None);
     }

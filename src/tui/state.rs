@@ -2,8 +2,6 @@
 //! on screen. Changed only by `update`; drawn from `&App`.
 
 use super::keymap::Keymap;
-use super::layout::{self, Areas};
-use super::text;
 use crate::assist::{Check, Critique, Kind, Output, Severity, Step};
 use crate::session::event::{Event, Phase, Preference, ViewAction};
 pub use crate::session::event::{Protocol, ProtocolSpec, Tab};
@@ -421,50 +419,9 @@ impl App {
         self.work().map_or(0, |w| w.active_ms) + self.pending_active_ms + live
     }
 
-    pub fn areas(&self) -> Areas {
-        self.areas_in(self.size)
-    }
-
-    /// Layout for a screen of `area`: the prompt block fits its text.
-    pub fn areas_in(&self, area: Rect) -> Areas {
-        let wide = area.width >= layout::WIDE;
-        let w = if wide { area.width / 2 } else { area.width };
-        let lines = text::wrap(&self.prompt_text(), w.saturating_sub(2) as usize).len();
-        layout::areas(area, lines.min(u16::MAX as usize) as u16)
-    }
-
-    /// Prompt plus reference, as shown in the prompt block.
-    pub fn prompt_text(&self) -> String {
-        let t = self.task();
-        match &t.reference {
-            Some(r) => format!("{}\nReference: {}", t.prompt.trim_end(), r.trim()),
-            None => t.prompt.trim_end().to_string(),
-        }
-    }
-
-    /// Visual lines of the answer at the answer pane's width.
-    pub fn answer_lines(&self) -> Vec<std::ops::Range<usize>> {
-        let w = layout::inner(self.areas().answer).width as usize;
-        text::wrap(self.answer(), w)
-    }
-
-    pub fn answer_height(&self) -> usize {
-        layout::inner(self.areas().answer).height as usize
-    }
-
     /// Does task `i` have a verdict from this evaluator?
     pub fn has_verdict(&self, i: usize) -> bool {
         self.work_on(i).is_some_and(|w| !w.verdicts.is_empty())
-    }
-
-    /// The visual selection as a byte span, if any.
-    pub fn selection(&self) -> Option<Span> {
-        let a = self.anchor?;
-        let (s, e) = (a.min(self.cursor), a.max(self.cursor));
-        Some(Span {
-            start: s,
-            end: text::char_end(self.answer(), e),
-        })
     }
 }
 

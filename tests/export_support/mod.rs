@@ -142,7 +142,8 @@ pub fn step_label(s: &mut Session, ev: &str, index: usize, rating: i8) -> u64 {
 /// The golden session: three evaluators, every kind of label, retractions.
 pub fn build(dir: &Path) -> PathBuf {
     let dir = dir.join("golden");
-    let mut s = Session::create_or_open(&dir, &tasks(), "golden.jsonl", SourceFormat::Native).unwrap();
+    let mut s =
+        Session::create_or_open(&dir, &tasks(), "golden.jsonl", SourceFormat::Native).unwrap();
     for ev in ["alice", "bob"] {
         s.append(Body::View {
             task: "math".into(),

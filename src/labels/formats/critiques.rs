@@ -47,11 +47,7 @@ fn user_critiques(ctx: &Ctx, slots: &mut Slots) {
             corrected_severity: None,
         };
         let mut meta = Meta::new(LabelKind::UserCritique, &uc.stamp);
-        meta.arm = ctx
-            .ts
-            .by_evaluator
-            .get(&uc.evaluator)
-            .and_then(|w| w.arm);
+        meta.arm = ctx.ts.by_evaluator.get(&uc.evaluator).and_then(|w| w.arm);
         meta.source = uc.source.clone();
         let record = Record::Critique(Box::new(record));
         push(
