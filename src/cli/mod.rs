@@ -4,6 +4,8 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod assign;
+pub mod audit;
 pub mod bench;
 pub mod export;
 pub mod generate;
@@ -46,6 +48,10 @@ pub enum Command {
     Export(export::Args),
     /// Import existing human labels (PRM800K, HH-RLHF, MT-Bench, crit exports).
     Import(import::Args),
+    /// Split tasks into one session per evaluator (study design with overlap, arms, QC items).
+    Assign(assign::Args),
+    /// Audit sessions: critique precision, missed flaws, agreement, effect of assistance.
+    Audit(audit::Args),
 }
 
 /// Shared context for subcommands: config and resolved directories.
@@ -100,6 +106,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review(args) => review::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
+        Command::Assign(args) => assign::run(args, &ctx),
+        Command::Audit(args) => audit::run(args, &ctx),
     }
 }
 
