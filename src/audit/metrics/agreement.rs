@@ -216,7 +216,10 @@ mod tests {
         // p_o = 5/6; ana yes 3/6, ben yes 2/6: p_e = 1/6 + 2/6 = 1/2;
         // κ = (5/6 - 1/2) / (1/2) = 2/3.
         assert!((a.pairs[0].kappa_accept.value.unwrap() - 2.0 / 3.0).abs() < 1e-12);
-        assert_eq!((a.pairs[1].a.as_str(), a.pairs[1].b.as_str()), ("ana", "cho"));
+        assert_eq!(
+            (a.pairs[1].a.as_str(), a.pairs[1].b.as_str()),
+            ("ana", "cho")
+        );
         assert_eq!(a.pairs[1].kappa_accept.n, 1);
         assert_eq!(a.alpha.accept_nominal.n, 6);
         assert!(a.alpha.accept_nominal.value.unwrap() > 0.6);
