@@ -133,26 +133,33 @@ fn pairs(work: &[WorkObs]) -> Vec<PairKappa> {
     out
 }
 
+/// Per evaluator: correct? for each verdict, and (evaluator, gold) accepts.
+#[derive(Default)]
+struct VsGold {
+    correct: Vec<bool>,
+    accepts: Vec<(bool, bool)>,
+}
+
 fn with_gold(work: &[WorkObs], gold: &GoldSet, boot: Bootstrap) -> Vec<Keyed<GoldAgreement>> {
-    let mut by: BTreeMap<&Id, (Vec<bool>, Vec<(bool, bool)>)> = BTreeMap::new();
+    let mut by: BTreeMap<&Id, VsGold> = BTreeMap::new();
     for (w, v) in verdicts(work) {
         let Some((g, _)) = gold.tasks.get(&*w.task) else {
             continue;
         };
         let entry = by.entry(&w.evaluator).or_default();
         if let Some(c) = correct(v, g) {
-            entry.0.push(c);
+            entry.correct.push(c);
         }
         if let (Some(a), Some(b)) = (v.accept, g.accept) {
-            entry.1.push((a, b));
+            entry.accepts.push((a, b));
         }
     }
     by.into_iter()
-        .map(|(ev, (correct, accept))| Keyed {
+        .map(|(ev, vs)| Keyed {
             key: ev.to_string(),
             value: GoldAgreement {
-                accuracy: share(correct, boot),
-                kappa_accept: cohen_kappa(&accept),
+                accuracy: share(vs.correct, boot),
+                kappa_accept: cohen_kappa(&vs.accepts),
             },
         })
         .collect()
