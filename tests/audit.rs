@@ -424,8 +424,14 @@ fn bad_gold_and_unknown_sessions_exit_2() {
         err.contains(&format!("{}:2: score 9 is outside 1-7", gold.display())),
         "{err}"
     );
-    let out = crit(&sessions).args(["audit", "nobody"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    for args in [
+        vec!["audit", "nobody"],
+        vec!["audit", "study-ana", "study-ana"],
+        vec!["audit", "study-ana", "--gold", "/nonexistent/gold.jsonl"],
+    ] {
+        let out = crit(&sessions).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
 }
 
 fn chromium() -> PathBuf {

@@ -77,6 +77,13 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let planted = planted_tasks(&args)?;
     let loaded = crate::task::load(&args.tasks, args.format, false)?;
     let prefix = prefix(&args);
+    let usable = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+    if prefix.is_empty() || prefix.starts_with('.') || !prefix.chars().all(usable) {
+        return Err(BadInput::from_err(format!(
+            "--prefix {:?} is not a usable session name (letters, digits, - _ . only)",
+            sanitize_line(&prefix)
+        )));
+    }
     let spec = StudySpec {
         study: prefix.clone(),
         evaluators: args

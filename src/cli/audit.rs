@@ -37,6 +37,15 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         return Err(BadInput::from_err("--resamples must be at least 1"));
     }
     let dirs: Vec<PathBuf> = args.sessions.iter().map(|s| ctx.session_dir(s)).collect();
+    let key = |p: &PathBuf| p.canonicalize().unwrap_or_else(|_| p.clone());
+    for (i, d) in dirs.iter().enumerate() {
+        if dirs[..i].iter().any(|e| key(e) == key(d)) {
+            return Err(BadInput::from_err(format!(
+                "session {} is given twice; it would be counted twice",
+                d.display()
+            )));
+        }
+    }
     let settings = Settings::new(Bootstrap {
         seed: args.seed,
         resamples: args.resamples,
@@ -44,8 +53,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let report =
         crate::audit::audit(&dirs, args.gold.as_deref(), settings).map_err(|e| match e {
             AuditError::Session(s) => anyhow::Error::new(s),
-            AuditError::Io { .. } => anyhow::Error::new(e),
-            AuditError::Gold { .. } => BadInput::from_err(e),
+            // Both come from the --gold file.
+            AuditError::Io { .. } | AuditError::Gold { .. } => BadInput::from_err(e),
         })?;
     if let Some(path) = &args.html {
         let page = render::html(&report);

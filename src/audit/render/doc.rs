@@ -172,6 +172,14 @@ fn shares_table(first: &str, groups: &[Keyed<LabelShares>]) -> Block {
     table(&[first, "labels", "valid", "hallucinated", "nitpick"], rows)
 }
 
+/// The `MAX_ROWS` largest groups, largest first.
+fn top(groups: &[Keyed<LabelShares>]) -> Vec<Keyed<LabelShares>> {
+    let mut g = groups.to_vec();
+    g.sort_by(|a, b| b.value.n.cmp(&a.value.n).then(a.key.cmp(&b.key)));
+    g.truncate(MAX_ROWS);
+    g
+}
+
 fn precision(r: &Report) -> Section {
     let p = &r.precision;
     let o = &p.overall;
@@ -189,16 +197,39 @@ fn precision(r: &Report) -> Section {
             shares_table("model SHA-256", &p.by_model),
             shares_table("prompt template SHA-256", &p.by_template),
             shares_table("severity", &p.by_severity),
-            shares_table("category", &p.by_category),
-        ],
+            shares_table("category", &top(&p.by_category)),
+        ]
+        .into_iter()
+        .chain(more(
+            p.by_category.len(),
+            MAX_ROWS.min(p.by_category.len()),
+            "categories",
+        ))
+        .collect(),
     }
+}
+
+/// Longer lists are cut to this many rows in the renderings (JSON has all).
+const MAX_ROWS: usize = 20;
+
+/// A note on rows left out, if any.
+fn more(total: usize, shown: usize, what: &str) -> Option<Block> {
+    (total > shown).then(|| {
+        text(format!(
+            "…and {} more {what} (all of them are in --json).",
+            total - shown
+        ))
+    })
 }
 
 fn missed(r: &Report) -> Section {
     let m = &r.missed_flaws;
-    let rows = m
-        .per_task
+    // The tasks with most missed flaws first.
+    let mut tasks: Vec<_> = m.per_task.iter().filter(|t| t.missed > 0).collect();
+    tasks.sort_by(|a, b| b.missed.cmp(&a.missed).then(a.task.cmp(&b.task)));
+    let rows = tasks
         .iter()
+        .take(MAX_ROWS)
         .map(|t| {
             vec![
                 clean(&t.task),
@@ -210,15 +241,19 @@ fn missed(r: &Report) -> Section {
         .collect();
     Section {
         title: "Missed flaws".into(),
-        blocks: vec![
-            text(format!(
-                "Evaluators wrote {} critiques of their own. Not overlapped by any assistant critique: {}. Assistant critiques quoting a planted span: {}.",
+        blocks: [
+            Some(text(format!(
+                "Evaluators wrote {} critiques of their own. Not overlapped by any assistant critique: {}. Assistant critiques quoting a planted span: {}. Tasks with missed flaws:",
                 m.written,
                 share_text(&m.missed),
                 share_text(&m.assistant_quotes_plant)
-            )),
-            table(&["task", "written", "comparable", "missed"], rows),
-        ],
+            ))),
+            Some(table(&["task", "written", "comparable", "missed"], rows)),
+            more(tasks.len(), MAX_ROWS.min(tasks.len()), "tasks"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
     }
 }
 
