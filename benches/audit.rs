@@ -95,29 +95,33 @@ fn observations_bytes(o: &crit::audit::obs::Observations) -> usize {
 
 /// Where the time of one audit goes, in this process.
 fn breakdown(dir: &Path) {
-    let t = Instant::now();
-    let (data, state) = extract::load(dir).expect("load");
-    let load = t.elapsed().as_secs_f64();
+    // (wall, CPU) seconds of `f`.
+    fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
+        let (t, c) = (Instant::now(), cpu_secs());
+        let out = f();
+        (out, t.elapsed().as_secs_f64(), cpu_secs() - c)
+    }
+    let ((data, state), lw, lc) = timed(|| extract::load(dir).expect("load"));
     let events = data.events.len();
     drop((data, state));
-    let t = Instant::now();
-    let obs = extract::observe(&[dir.to_path_buf()]).expect("observe");
-    let observe = t.elapsed().as_secs_f64();
+    let (obs, ow, oc) = timed(|| extract::observe(&[dir.to_path_buf()]).expect("observe"));
     let kept = observations_bytes(&obs);
-    let t = Instant::now();
-    let gold = crit::audit::gold::combine(&Default::default(), &obs);
-    let report = crit::audit::metrics::report(&obs, &gold, Settings::new(Bootstrap::default()));
-    let metrics = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let _ = (
-        render::terminal(&report),
-        render::json(&report),
-        render::html(&report),
-    );
-    let rendering = t.elapsed().as_secs_f64();
-    println!(
-        "one session of {events} events: read+fold {load:.3} s; read+fold+extract {observe:.3} s; metrics {metrics:.3} s; three renderings {rendering:.3} s"
-    );
+    let (report, mw, mc) = timed(|| {
+        let gold = crit::audit::gold::combine(&Default::default(), &obs);
+        crit::audit::metrics::report(&obs, &gold, Settings::new(Bootstrap::default()))
+    });
+    let (_, rw, rc) = timed(|| {
+        (
+            render::terminal(&report),
+            render::json(&report),
+            render::html(&report),
+        )
+    });
+    println!("one session of {events} events, wall / CPU seconds:");
+    println!("  read + fold (the session reader)   {lw:.3} / {lc:.2}");
+    println!("  read + fold + extract observations {ow:.3} / {oc:.2}");
+    println!("  metrics                            {mw:.3} / {mc:.2}");
+    println!("  terminal + JSON + HTML renderings  {rw:.3} / {rc:.2}");
     println!(
         "observations kept per session: about {:.1} MiB (what grows with the number of sessions)",
         kept as f64 / (1024.0 * 1024.0)
