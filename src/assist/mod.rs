@@ -204,7 +204,13 @@ pub fn default_threads() -> i32 {
 /// Where a piece of assistance came from, recorded with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
-    pub model: ModelInfo,
+    /// The local model file; absent for assistance from a server, which
+    /// does not say which file it serves (see `served`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelInfo>,
+    /// The server that wrote it, when it came from one (`--backend`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served: Option<Served>,
     pub template_name: String,
     pub template_sha256: String,
     pub prompt_sha256: String,
@@ -218,6 +224,53 @@ pub struct Provenance {
     pub gen_tokens: u32,
     pub prompt_ms: u64,
     pub gen_ms: u64,
+}
+
+/// Assistance from an OpenAI-compatible server: what identifies it beyond
+/// the fields every provenance has. For remote assistance `n_threads` is 0
+/// (not known) and `n_ctx` is the server's context per slot when it says,
+/// else 0; `prompt_sha256` hashes the request's messages as JSON (the server
+/// applies its own chat template).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Served {
+    /// Backend URL without credentials, query or fragment.
+    pub backend: String,
+    /// The model id the server answered with.
+    pub model: String,
+    /// The model name crit asked for (`--model-name`, else the server's first).
+    pub requested_model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    /// HTTP attempts it took (retries after 429/5xx add to it).
+    pub attempts: u32,
+    /// From sending the request to the first streamed token.
+    pub first_token_ms: u64,
+    /// Whether `prompt_ms`/`gen_ms` are the server's own timings (llama.cpp
+    /// reports them) rather than measured by crit over the network.
+    pub server_timings: bool,
+}
+
+impl Provenance {
+    /// What produced it: the model file's SHA-256 for local assistance, the
+    /// served model id for remote assistance (exports and audits group by it).
+    pub fn model_id(&self) -> &str {
+        match (&self.model, &self.served) {
+            (Some(m), _) => &m.sha256,
+            (None, Some(s)) => &s.model,
+            (None, None) => "",
+        }
+    }
+
+    /// Short name for display: the file name, or the served model id.
+    pub fn model_name(&self) -> &str {
+        match (&self.model, &self.served) {
+            (Some(m), _) => &m.file_name,
+            (None, Some(s)) => &s.model,
+            (None, None) => "",
+        }
+    }
 }
 
 /// Set when the answer did not fit the context and was cut.
