@@ -9,6 +9,7 @@ pub mod anchor;
 pub mod engine;
 pub mod model;
 pub mod prompt;
+pub mod remote;
 pub mod schema;
 pub mod scripted;
 
