@@ -2,6 +2,7 @@
 //! Resumable: tasks whose kinds are already recorded are skipped.
 
 use super::Ctx;
+use crate::assist::remote::{self, Remote, RemoteSettings};
 use crate::assist::{self, Assistant, EngineSettings, Kind, Request};
 use crate::session::{fold, Body, Session};
 use crate::task::{self, Format, Task};
@@ -9,7 +10,7 @@ use anyhow::Context as _;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -72,6 +73,25 @@ pub struct EngineArgs {
     /// Repetition penalty; 1.0 turns it off [default: 1.15]
     #[arg(long)]
     pub repeat_penalty: Option<f32>,
+    /// OpenAI-compatible server instead of the local model, e.g.
+    /// http://127.0.0.1:8080/v1 [env: CRIT_BACKEND] [config: backend]
+    #[arg(long, value_name = "URL", conflicts_with = "model")]
+    pub backend: Option<String>,
+    /// Environment variable holding the server's bearer token
+    #[arg(long, value_name = "NAME")]
+    pub api_key_env: Option<String>,
+    /// Model the server should use [default: the first it lists]
+    #[arg(long, value_name = "NAME")]
+    pub model_name: Option<String>,
+    /// Requests in flight on the server [default: its slot count, else 4]
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Seconds to wait for a connection to the server
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub connect_timeout: f64,
+    /// Seconds the server may stay silent (before the answer and between tokens)
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub idle_timeout: f64,
 }
 
 impl EngineArgs {
@@ -107,6 +127,76 @@ impl EngineArgs {
         if let Some(v) = self.repeat_penalty.or(cfg.repeat_penalty) {
             s.repeat_penalty = v;
         }
+    }
+
+    /// The server to use: `--backend`, else `CRIT_BACKEND`, else the
+    /// config's `backend`; `None` means the local engine, as does `--model`
+    /// (a flag beats the environment and the config).
+    pub fn backend_url(&self, ctx: &Ctx) -> Option<String> {
+        if self.backend.is_none() && self.model.is_some() {
+            return None;
+        }
+        self.backend
+            .clone()
+            .or_else(|| {
+                std::env::var("CRIT_BACKEND")
+                    .ok()
+                    .filter(|v| !v.trim().is_empty())
+            })
+            .or_else(|| ctx.config.backend.clone())
+    }
+
+    /// Settings for the remote backend when one is chosen. A bad URL, an
+    /// unset key variable or a bad number is bad input (exit code 2).
+    pub fn remote_settings(&self, ctx: &Ctx) -> anyhow::Result<Option<RemoteSettings>> {
+        let Some(url) = self.backend_url(ctx) else {
+            return Ok(None);
+        };
+        remote::request::Endpoint::parse(&url).map_err(super::BadInput::from_err)?;
+        let secs = |flag: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(super::BadInput::from_err(format!(
+                    "--{flag} must be a positive number of seconds, not {v}"
+                )))
+            }
+        };
+        if self.concurrency == Some(0) {
+            return Err(super::BadInput::from_err(
+                "--concurrency must be at least 1",
+            ));
+        }
+        let mut s = RemoteSettings::new(url);
+        s.api_key = match &self.api_key_env {
+            Some(name) => Some(remote::ApiKey::from_env(name).map_err(super::BadInput::from_err)?),
+            None => None,
+        };
+        s.model_name = self.model_name.clone();
+        s.concurrency = self.concurrency;
+        s.connect_timeout = secs("connect-timeout", self.connect_timeout)?;
+        s.idle_timeout = secs("idle-timeout", self.idle_timeout)?;
+        s.engine = self.settings(ctx);
+        Ok(Some(s))
+    }
+
+    /// The assistant these options choose: the server (`--backend`,
+    /// `CRIT_BACKEND` or the config), else the local engine. Returns it with
+    /// its short name for status lines.
+    pub fn start_assistant(
+        &self,
+        ctx: &Ctx,
+        events: assist::EventSender,
+    ) -> anyhow::Result<(Box<dyn Assistant>, String)> {
+        if let Some(settings) = self.remote_settings(ctx)? {
+            let prompts = assist::prompt::Prompts::load(self.prompts.as_deref())?;
+            let remote = Remote::connect(settings, prompts, events)?;
+            let name = remote.name();
+            return Ok((Box::new(remote), name));
+        }
+        let engine = self.start_engine(ctx, events)?;
+        let name = engine.model_info().file_name.clone();
+        Ok((Box::new(engine), name))
     }
 
     /// Resolve the model and start the engine thread.
@@ -166,11 +256,17 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         guidelines_sha256: None,
     })?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = args.engine.start_engine(ctx, tx)?;
+    let (engine, _name) = args.engine.start_assistant(ctx, tx)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(drive(&mut session, &engine, rx, work, args.engine.seed));
+    let outcome = runtime.block_on(drive(
+        &mut session,
+        engine.as_ref(),
+        rx,
+        work,
+        args.engine.seed,
+    ));
     session.sync()?;
     let stats = outcome?;
     eprintln!(
@@ -375,5 +471,64 @@ mod tests {
         assert_eq!(s.top_p, 0.5);
         assert_eq!(s.min_p, d.min_p, "default kept");
         assert!(s.grammar, "output is always grammar-constrained");
+    }
+
+    #[test]
+    fn backend_flags_make_remote_settings_and_bad_ones_are_bad_input() {
+        let config: crate::config::Config =
+            toml::from_str("backend = \"http://cfg:1/v1\"\n").unwrap();
+        let ctx = Ctx {
+            config,
+            config_path: "c.toml".into(),
+            sessions_dir: "s".into(),
+        };
+        let parse = |args: &[&str]| {
+            Wrap::try_parse_from(std::iter::once("x").chain(args.iter().copied())).map(|w| w.engine)
+        };
+        let args = parse(&[
+            "--backend",
+            "http://h:8080/v1",
+            "--model-name",
+            "m",
+            "--concurrency",
+            "3",
+            "--idle-timeout",
+            "2.5",
+            "--max-tokens",
+            "77",
+        ])
+        .unwrap();
+        let s = args.remote_settings(&ctx).unwrap().expect("remote");
+        assert_eq!(
+            (s.url.as_str(), s.model_name.as_deref()),
+            ("http://h:8080/v1", Some("m"))
+        );
+        assert_eq!((s.concurrency, s.engine.max_tokens), (Some(3), 77));
+        assert_eq!(s.idle_timeout, Duration::from_millis(2500));
+        assert_eq!(s.connect_timeout, Duration::from_secs(10));
+        let from_config = parse(&[]).unwrap();
+        if std::env::var_os("CRIT_BACKEND").is_none() {
+            assert_eq!(
+                from_config.backend_url(&ctx).as_deref(),
+                Some("http://cfg:1/v1")
+            );
+        }
+        let local = parse(&["--model", "m.gguf"]).unwrap();
+        assert_eq!(local.backend_url(&ctx), None, "--model beats the config");
+        assert!(parse(&["--backend", "http://h", "--model", "m.gguf"]).is_err());
+        for bad in [
+            &["--backend", "ftp://h"][..],
+            &["--backend", "http://h", "--concurrency", "0"],
+            &["--backend", "http://h", "--idle-timeout", "0"],
+            &[
+                "--backend",
+                "http://h",
+                "--api-key-env",
+                "CRIT_TEST_UNSET_KEY_VARIABLE",
+            ],
+        ] {
+            let err = parse(bad).unwrap().remote_settings(&ctx).unwrap_err();
+            assert_eq!(super::super::exit_code(&err), 2, "{bad:?}: {err}");
+        }
     }
 }
