@@ -310,7 +310,7 @@ fn interrupted_generate_resumes_without_redoing_work() {
         "--kinds",
         "critique",
     ];
-    let mut child = crit(dir.path())
+    let child = crit(dir.path())
         .args(args)
         .stderr(std::process::Stdio::piped())
         .spawn()
