@@ -353,3 +353,42 @@ pub trait Assistant: Send {
     /// Short description for status lines, e.g. the model file name.
     fn name(&self) -> String;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_provenance_reads_with_its_model_and_remote_leaves_it_out() {
+        let old = r#"{"model":{"file_name":"m.gguf","size":5,"sha256":"ab"},
+            "template_name":"critique","template_sha256":"t","prompt_sha256":"p",
+            "sampler":{"temperature":0.3,"top_k":40,"top_p":0.9,"min_p":0.05,
+              "repeat_penalty":1.15,"repeat_last_n":64,"grammar":true},
+            "seed":1,"n_ctx":4096,"n_threads":2,"max_tokens":512,"crit_version":"0.1.0",
+            "prompt_tokens":10,"gen_tokens":5,"prompt_ms":1,"gen_ms":2}"#;
+        let mut p: Provenance = serde_json::from_str(old).unwrap();
+        assert_eq!(p.model.as_ref().unwrap().file_name, "m.gguf");
+        assert!(p.served.is_none());
+        assert_eq!((p.model_id(), p.model_name()), ("ab", "m.gguf"));
+        let local = serde_json::to_value(&p).unwrap();
+        assert!(local.get("served").is_none(), "local logs keep their shape");
+
+        p.model = None;
+        p.served = Some(Served {
+            backend: "http://h/v1".into(),
+            model: "qwen".into(),
+            requested_model: "qwen".into(),
+            system_fingerprint: None,
+            finish_reason: Some("stop".into()),
+            attempts: 1,
+            first_token_ms: 3,
+            server_timings: false,
+        });
+        let v = serde_json::to_value(&p).unwrap();
+        assert!(v.get("model").is_none(), "absent, not faked");
+        assert_eq!(v["served"]["model"], "qwen");
+        assert_eq!(p.model_id(), "qwen");
+        let back: Provenance = serde_json::from_value(v).unwrap();
+        assert_eq!(back, p);
+    }
+}

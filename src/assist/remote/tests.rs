@@ -518,3 +518,31 @@ fn an_absent_server_fails_to_connect_quickly() {
         Err(RemoteError::MissingKey { .. })
     ));
 }
+
+#[test]
+fn a_server_that_never_accepts_hits_the_connect_timeout() {
+    use std::os::fd::AsRawFd;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    // SAFETY: shrinking the backlog of a socket we own; once its queue is
+    // full the kernel drops further SYNs, so connecting hangs.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    while let Ok(s) = TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+        held.push(s);
+        assert!(held.len() < 64, "the backlog never filled");
+    }
+    let mut s = settings(&format!("http://{addr}/v1"));
+    s.connect_timeout = Duration::from_millis(400);
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let t0 = Instant::now();
+    let err = Remote::connect(s, Prompts::builtin(), tx)
+        .err()
+        .expect("never accepted")
+        .to_string();
+    assert!(
+        err.contains("timed out after 0.4 s (--connect-timeout)"),
+        "{err}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(5));
+}
