@@ -222,7 +222,7 @@ pub(super) fn transport_error(sh: &Shared, e: &reqwest::Error) -> RemoteError {
     }
     RemoteError::Connect {
         url,
-        message: root_cause(e),
+        message: sh.endpoint.scrub(&root_cause(e)),
     }
 }
 
@@ -267,7 +267,7 @@ async fn read_stream(
             Ok(Err(e)) => {
                 return Err(RemoteError::Truncated {
                     url,
-                    message: root_cause(&e),
+                    message: sh.endpoint.scrub(&root_cause(&e)),
                     raw: raw(&reply),
                 })
             }

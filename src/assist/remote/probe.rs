@@ -105,7 +105,7 @@ impl Probe<'_> {
             Ok(Err(e)) => {
                 return Err(RemoteError::Connect {
                     url,
-                    message: root_cause(&e),
+                    message: self.endpoint.scrub(&root_cause(&e)),
                 })
             }
             Ok(Ok(r)) => r,

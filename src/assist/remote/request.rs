@@ -64,6 +64,17 @@ impl Endpoint {
         u
     }
 
+    /// `text` with this URL's credentials taken out (an HTTP library's
+    /// message may quote the URL it was given).
+    pub fn scrub(&self, text: &str) -> String {
+        let user = self.base.username();
+        match (user, self.base.password()) {
+            ("", None) => text.to_string(),
+            (u, Some(pw)) => text.replace(&format!("{u}:{pw}@"), ""),
+            (u, None) => text.replace(&format!("{u}@"), ""),
+        }
+    }
+
     /// The base URL without credentials: safe for provenance and logs.
     pub fn redacted(&self) -> String {
         let mut u = self.base.clone();
@@ -218,6 +229,10 @@ mod tests {
         assert_eq!(
             e.url("models").as_str(),
             "https://bob:s3cret@gpu.example:8000/v1/models"
+        );
+        assert_eq!(
+            e.scrub("error sending request for url (https://bob:s3cret@gpu.example:8000/v1/x)"),
+            "error sending request for url (https://gpu.example:8000/v1/x)"
         );
         let e = Endpoint::parse("http://h/api/openai/v1").unwrap();
         assert_eq!(e.root_url("props").as_str(), "http://h/api/openai/props");
