@@ -8,7 +8,7 @@ BIN := target/release/crit
 DEMO_TASKS ?= data/demo.jsonl
 DEMO_SESSION ?= demo
 
-.PHONY: all deps build model demo test bench fmt lint
+.PHONY: all deps build model tools demo test bench fmt lint
 
 all: build
 
@@ -28,7 +28,13 @@ demo: model
 	$(BIN) generate $(DEMO_TASKS) --session $(DEMO_SESSION)
 	$(BIN) review $(DEMO_SESSION)
 
-test: model
+# llama.cpp's own llama-server and llama-bench, built once from the
+# llama-cpp-python source distribution and cached outside the clone
+# (~/.cache/crit/tools): the remote-backend tests run against the server.
+tools: deps
+	@scripts/llama-tools.sh
+
+test: model tools
 	$(CARGO) test --release
 
 bench: model

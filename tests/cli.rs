@@ -138,11 +138,12 @@ fn fake_assistance(quote: &str) -> crit::assist::Assistance {
         },
         raw: "{}".into(),
         provenance: Provenance {
-            model: ModelInfo {
+            model: Some(ModelInfo {
                 file_name: "m.gguf".into(),
                 size: 1,
                 sha256: "0".repeat(64),
-            },
+            }),
+            served: None,
             template_name: "critique".into(),
             template_sha256: "1".repeat(64),
             prompt_sha256: "2".repeat(64),
@@ -250,9 +251,10 @@ fn generate_with_the_real_model_for_three_formats() {
             let task = data.tasks().iter().find(|t| t.id == task_id).unwrap();
             assert_eq!(a.output.kind(), kind);
             let p = &a.provenance;
-            assert_eq!(p.model.sha256, crit::assist::model::DEFAULT_SHA256);
-            assert_eq!(p.model.file_name, crit::assist::model::DEFAULT_FILE);
-            assert!(p.model.size > 1_000_000);
+            let m = p.model.as_ref().expect("local model recorded");
+            assert_eq!(m.sha256, crit::assist::model::DEFAULT_SHA256);
+            assert_eq!(m.file_name, crit::assist::model::DEFAULT_FILE);
+            assert!(m.size > 1_000_000);
             assert!(is_sha256(&p.template_sha256) && is_sha256(&p.prompt_sha256));
             assert_eq!(p.template_name, kind.name());
             assert!(p.prompt_tokens > 0 && p.gen_tokens > 0 && p.n_threads > 0 && p.n_ctx > 0);

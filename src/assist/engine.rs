@@ -435,7 +435,8 @@ impl<'m> Worker<'m> {
         let output = schema::parse(req.kind, &gen.text, &req.task)?;
         let template = self.prompts.template(req.kind);
         let provenance = Provenance {
-            model: self.info.clone(),
+            model: Some(self.info.clone()),
+            served: None,
             template_name: template.name.clone(),
             template_sha256: template.sha256.clone(),
             prompt_sha256: crate::hash::sha256_hex(fitted.text.as_bytes()),

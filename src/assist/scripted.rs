@@ -163,11 +163,12 @@ fn stream_one(
 /// Fixed provenance: the scripted backend stands in for a model file.
 pub fn provenance(req: &Request, gen_tokens: u32) -> Provenance {
     Provenance {
-        model: ModelInfo {
+        model: Some(ModelInfo {
             file_name: "scripted".into(),
             size: 0,
             sha256: "0".repeat(64),
-        },
+        }),
+        served: None,
         template_name: req.kind.name().into(),
         template_sha256: "0".repeat(64),
         prompt_sha256: crate::hash::sha256_hex(req.task.answer.as_bytes()),

@@ -255,7 +255,7 @@ impl Extractor {
         let obs = CritiqueLabelObs {
             task: cx.id.clone(),
             evaluator: ev.clone(),
-            model: self.id(&prov.model.sha256),
+            model: self.id(prov.model_id()),
             template: self.id(&prov.template_sha256),
             severity: c.severity,
             category: self.id(&c.category),

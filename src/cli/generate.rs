@@ -76,11 +76,11 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         guidelines_sha256: None,
     })?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = args.engine.start_engine(&ctx.config, tx)?;
+    let (engine, _name) = args.engine.start_assistant(&ctx.config, tx)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(drive(&mut session, &engine, rx, jobs));
+    let outcome = runtime.block_on(drive(&mut session, engine.as_ref(), rx, jobs));
     session.sync()?;
     let stats = outcome?;
     report(&stats)

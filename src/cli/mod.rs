@@ -172,6 +172,9 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 _ => 2,
             };
         }
+        if let Some(crate::assist::options::StartError::BadOption(_)) = cause.downcast_ref() {
+            return 2;
+        }
         if let Some(e) = cause.downcast_ref::<SessionError>() {
             return match e {
                 SessionError::Corrupt { .. }

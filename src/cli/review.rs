@@ -130,13 +130,11 @@ fn assistant(
         let a = crate::assist::scripted::Scripted::new(tx);
         return (Some(Box::new(a)), None, "scripted".into());
     }
-    // A missing model or a failed load leaves the UI working for manual
-    // review; the reason is shown in the status line and assistance panel.
-    match args.engine.start_engine(&ctx.config, tx) {
-        Ok(engine) => {
-            let name = engine.model_info().file_name.clone();
-            (Some(Box::new(engine)), None, name)
-        }
+    // A missing model, a failed load or an unreachable server leaves the UI
+    // working for manual review; the reason is shown in the status line and
+    // assistance panel.
+    match args.engine.start_assistant(&ctx.config, tx) {
+        Ok((assistant, name)) => (Some(assistant), None, name),
         Err(e) => (None, Some(format!("{e:#}")), "no model".into()),
     }
 }
@@ -153,6 +151,9 @@ fn read_guidelines(args: &Args) -> anyhow::Result<Option<(String, String)>> {
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let protocol = protocol_spec(&args);
+    // A bad --backend URL or key variable is bad input, found before the
+    // terminal is taken over.
+    args.engine.remote_settings(&ctx.config)?;
     let keymap = Keymap::with_overrides(&ctx.config.keys).map_err(BadInput::from_err)?;
     let guidelines = read_guidelines(&args)?;
     let evaluator = evaluator(&args, ctx);

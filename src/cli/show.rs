@@ -143,7 +143,7 @@ fn render_assistance(s: &mut String, a: &Assistance) {
     let _ = writeln!(
         s,
         "  model {} seed {} | {} prompt tokens in {} ms, {} tokens in {} ms",
-        sanitize_line(&p.model.file_name),
+        sanitize_line(p.model_name()),
         p.seed,
         p.prompt_tokens,
         p.prompt_ms,

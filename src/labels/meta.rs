@@ -121,7 +121,7 @@ fn hashes(seqs: &[u64], ts: &TaskState) -> Hashes {
     for seq in seqs {
         if let Some(rec) = ts.find_assistance(*seq) {
             let p = &rec.assistance.provenance;
-            push_unique(&mut h.models, &p.model.sha256);
+            push_unique(&mut h.models, p.model_id());
             push_unique(&mut h.templates, &p.template_sha256);
             push_unique(&mut h.prompts, &p.prompt_sha256);
         }

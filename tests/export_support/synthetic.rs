@@ -14,11 +14,12 @@ use std::path::Path;
 /// Provenance with fixed, recognisable hashes.
 pub fn provenance(template: &str) -> Provenance {
     Provenance {
-        model: ModelInfo {
+        model: Some(ModelInfo {
             file_name: "model.gguf".into(),
             size: 1,
             sha256: "m".repeat(64),
-        },
+        }),
+        served: None,
         template_name: template.into(),
         template_sha256: format!("{:0<64}", template.len()),
         prompt_sha256: "p".repeat(64),

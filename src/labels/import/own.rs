@@ -441,11 +441,12 @@ fn imported_assistance(critiques: Vec<Critique>) -> Assistance {
         raw: serde_json::to_string(&output).unwrap_or_default(),
         output,
         provenance: Provenance {
-            model: ModelInfo {
+            model: Some(ModelInfo {
                 file_name: String::new(),
                 size: 0,
                 sha256: String::new(),
-            },
+            }),
+            served: None,
             template_name: "imported:critiques".into(),
             template_sha256: String::new(),
             prompt_sha256: String::new(),
