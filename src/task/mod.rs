@@ -10,6 +10,7 @@ pub mod hh_rlhf;
 pub mod mt_bench;
 pub mod native;
 pub mod prm800k;
+pub mod segment;
 
 pub use detect::detect;
 
