@@ -228,14 +228,21 @@ fn runs(tokens: &[Token]) -> Vec<(usize, usize)> {
     out
 }
 
-/// Unmatched parentheses separate a run (`(16 - 3 = 13)`, `1) 3 + 4`).
+/// Unmatched parentheses, and pairs around an `=`, separate a run
+/// (`1) 3 + 4 = 7`, `(16 - 3 = 13)`).
 fn split_unmatched(tokens: &[Token], (a, b): (usize, usize)) -> Vec<(usize, usize)> {
     let mut open = Vec::new();
     let mut cut = Vec::new();
     for (i, t) in tokens.iter().enumerate().take(b).skip(a) {
         match t.kind {
             Kind::Open => open.push(i),
-            Kind::Close if open.pop().is_none() => cut.push(i),
+            Kind::Close => match open.pop() {
+                None => cut.push(i),
+                Some(o) if tokens[o..i].iter().any(|t| t.kind == Kind::Eq) => {
+                    cut.extend([o, i]);
+                }
+                Some(_) => {}
+            },
             _ => {}
         }
     }

@@ -57,6 +57,9 @@ pub struct FinalAnswer {
     pub span: Span,
     pub text: String,
     pub value: Option<Value>,
+    /// The whole marked text (`x = 5` when `text` is `5`), for comparing
+    /// answers that are not numbers.
+    pub marked: String,
     pub source: Source,
 }
 
@@ -193,19 +196,17 @@ fn region(text: &str, span: Span, source: Source, lone: bool) -> FinalAnswer {
         .map_or(0, |i| i + 1);
     let tokens = &tokens[after_eq..];
     let found = value_at(text, tokens).filter(|(at, _)| !lone || alone(tokens, *at));
-    match found {
-        Some((span, value)) => FinalAnswer {
-            span,
-            text: text[span.start..span.end].to_string(),
-            value: Some(value),
-            source,
-        },
-        None => FinalAnswer {
-            span,
-            text: text[span.start..span.end].to_string(),
-            value: None,
-            source,
-        },
+    let marked = text[span.start..span.end].to_string();
+    let (span, value) = match found {
+        Some((at, value)) => (at, Some(value)),
+        None => (span, None),
+    };
+    FinalAnswer {
+        span,
+        text: text[span.start..span.end].to_string(),
+        value,
+        marked,
+        source,
     }
 }
 
@@ -228,18 +229,27 @@ fn last_number(text: &str) -> Option<FinalAnswer> {
     };
     let masks = super::arith::annotations(text);
     let tokens = lex(text, whole, &masks);
-    let last = tokens.iter().rposition(|t| t.number().is_some())?;
-    let from = last.saturating_sub(1);
-    let from = if matches!(tokens[from].kind, Kind::Op(Op::Sub)) {
-        from
-    } else {
-        last
-    };
+    let mut from = tokens.iter().rposition(|t| t.number().is_some())?;
+    // Back over a fraction's numerator (`2/3`) and a glued minus sign.
+    let glued = |i: usize| tokens[i].glued;
+    if from >= 2
+        && glued(from)
+        && glued(from - 1)
+        && tokens[from - 1].kind == Kind::Op(Op::Div)
+        && tokens[from - 2].number().is_some()
+    {
+        from -= 2;
+    }
+    if from >= 1 && glued(from) && tokens[from - 1].kind == Kind::Op(Op::Sub) {
+        from -= 1;
+    }
     let (span, value) = value_at(text, &tokens[from..])?;
+    let found = text[span.start..span.end].to_string();
     Some(FinalAnswer {
         span,
-        text: text[span.start..span.end].to_string(),
+        text: found.clone(),
         value: Some(value),
+        marked: found,
         source: Source::LastNumber,
     })
 }
@@ -388,7 +398,7 @@ pub fn check(task: &Task) -> Option<Check> {
     let verdict = match (&answer.value, &reference.value) {
         (Some(a), Some(r)) if same_value(a, r) => CheckVerdict::Pass,
         (Some(_), Some(_)) => CheckVerdict::Fail,
-        _ if normalize(&answer.text) == normalize(&reference.text) => CheckVerdict::Pass,
+        _ if normalize(&answer.marked) == normalize(&reference.marked) => CheckVerdict::Pass,
         _ => CheckVerdict::Unsure,
     };
     Some(Check {
