@@ -6,6 +6,7 @@
 //! functions.
 
 pub mod assist;
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod hash;

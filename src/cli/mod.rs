@@ -10,6 +10,7 @@ pub mod generate;
 pub mod import;
 pub mod logging;
 pub mod model;
+pub mod plant;
 pub mod review;
 pub mod sessions;
 pub mod show;
@@ -46,6 +47,8 @@ pub enum Command {
     Export(export::Args),
     /// Import existing human labels (PRM800K, HH-RLHF, MT-Bench, crit exports).
     Import(import::Args),
+    /// Plant flaws: tampered copies of tasks whose answers are known good.
+    Plant(plant::Args),
 }
 
 /// Shared context for subcommands: config and resolved directories.
@@ -100,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review(args) => review::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
+        Command::Plant(args) => plant::run(args, &ctx),
     }
 }
 

@@ -70,28 +70,10 @@ fn word<'a>(text: &'a str, t: &Token) -> &'a str {
     &text[t.span.start..t.span.end]
 }
 
-/// All calculations in `answer`, in text order.
+/// All calculations in `answer`, in text order; a GSM8K annotation that
+/// repeats the prose calculation around it is folded into it.
 pub fn calcs(answer: &str) -> Vec<Calc> {
-    let notes = annotations(answer);
-    let whole = Span {
-        start: 0,
-        end: answer.len(),
-    };
-    let mut out = in_tokens(answer, lex(answer, whole, &notes), false);
-    let mut noted = Vec::new();
-    for note in &notes {
-        let inner = Span {
-            start: note.start + 2,
-            end: note.end - 2,
-        };
-        for mut c in in_tokens(answer, lex(answer, inner, &[]), true) {
-            c.span = *note;
-            noted.push(c);
-        }
-    }
-    for c in &mut out {
-        trust_calculator(c, &noted);
-    }
+    let (mut out, noted) = prose_and_noted(answer);
     for c in noted {
         if !out.iter().any(|p| same_calc(p, &c)) {
             out.push(c);
@@ -101,13 +83,73 @@ pub fn calcs(answer: &str) -> Vec<Calc> {
     out
 }
 
+/// Every calculation, annotations kept apart from the prose around them
+/// (what a rewrite of the answer needs), in text order.
+pub fn all_calcs(answer: &str) -> Vec<Calc> {
+    let (mut out, noted) = prose_and_noted(answer);
+    out.extend(noted);
+    out.sort_by_key(|c| (c.span.start, c.span.end));
+    out
+}
+
+/// Every number token of the answer (prose and inside annotations), in
+/// text order.
+pub fn numbers(answer: &str) -> Vec<Number> {
+    let notes = annotations(answer);
+    let mut out: Vec<Number> = lex(answer, whole(answer), &notes)
+        .iter()
+        .chain(
+            notes
+                .iter()
+                .flat_map(|n| lex(answer, inner(*n), &[]))
+                .collect::<Vec<_>>()
+                .iter(),
+        )
+        .filter_map(Token::number)
+        .cloned()
+        .collect();
+    out.sort_by_key(|n| n.digits.start);
+    out
+}
+
+fn whole(text: &str) -> Span {
+    Span {
+        start: 0,
+        end: text.len(),
+    }
+}
+
+/// The text between `<<` and `>>`.
+fn inner(note: Span) -> Span {
+    Span {
+        start: note.start + 2,
+        end: note.end - 2,
+    }
+}
+
+fn prose_and_noted(answer: &str) -> (Vec<Calc>, Vec<Calc>) {
+    let notes = annotations(answer);
+    let mut out = in_tokens(answer, lex(answer, whole(answer), &notes), false);
+    let mut noted = Vec::new();
+    for note in &notes {
+        for mut c in in_tokens(answer, lex(answer, inner(*note), &[]), true) {
+            c.span = *note;
+            noted.push(c);
+        }
+    }
+    for c in &mut out {
+        trust_calculator(c, &noted);
+    }
+    (out, noted)
+}
+
 /// A prose calculation that spans the annotation and computes the same.
 fn same_calc(prose: &Calc, note: &Calc) -> bool {
     contains(prose.span, note.span) && prose.value == note.value && prose.ok == note.ok
 }
 
-fn contains(outer: Span, inner: Span) -> bool {
-    outer.start <= inner.start && inner.end <= outer.end
+pub fn contains(outer: Span, part: Span) -> bool {
+    outer.start <= part.start && part.end <= outer.end
 }
 
 /// A prose result that rounds a right calculator result is right: the
