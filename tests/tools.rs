@@ -554,3 +554,18 @@ fn prm800k_arith_failures_sit_on_steps_rated_bad_or_later() {
         "failing check on a trajectory with no bad step"
     );
 }
+
+#[test]
+fn long_and_hostile_answers_are_safe() {
+    let long = "So 12 + 30 = 42 and 1,000 * 3 = 3,000.\n".repeat(5_000);
+    let digits = format!("{} ^ 64 = 1 and 9^9^9 = 2", "9".repeat(20_000));
+    assert_eq!(arith::checks(&long).len(), 10_000);
+    // Powers too big to compute exactly give no check (not a hang).
+    assert_eq!(arith::checks(&digits), []);
+    assert!(final_answer::extract(&long).is_some());
+    for text in [
+        "<<", "<<1+1=>>", "<<=2>>3", "$", "\\", "((((", "1/0 = 5", "=", "½½ = 1",
+    ] {
+        let _ = tools::checks(&task(text, Some(text)));
+    }
+}

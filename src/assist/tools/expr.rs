@@ -87,6 +87,10 @@ fn apply(op: Op, a: Q, b: Q) -> Result<Q, EvalError> {
             if a.is_zero() && e < 0 {
                 return Err(EvalError::DivByZero);
             }
+            let bits = a.numer().bits().max(a.denom().bits());
+            if bits * u64::from(e.unsigned_abs()) > 8192 {
+                return Err(EvalError::TooBig);
+            }
             let p = num_traits::pow(a.clone(), e.unsigned_abs() as usize);
             if e < 0 {
                 Q::one() / p

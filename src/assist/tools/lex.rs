@@ -204,13 +204,12 @@ impl Lexer<'_> {
     /// Scan only within the visible run of chars (a mask ends the number).
     fn contiguous_scan(&self, at: usize) -> Option<(number::Q, u32, bool, usize)> {
         let mut stop = at;
-        for &(p, c) in &self.chars[self.i..] {
-            if p != stop && p >= at {
+        for &(p, c) in self.chars[self.i..].iter().skip_while(|(p, _)| *p < at) {
+            // A mask (a gap in positions) or a character no number has ends it.
+            if p != stop || !(c.is_ascii_digit() || c == ',' || c == '.') {
                 break;
             }
-            if p >= at {
-                stop = p + c.len_utf8();
-            }
+            stop = p + 1;
         }
         number::scan(&self.text[..stop], at)
     }
