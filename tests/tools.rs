@@ -569,3 +569,13 @@ fn long_and_hostile_answers_are_safe() {
         let _ = tools::checks(&task(text, Some(text)));
     }
 }
+
+#[test]
+fn percent_results_are_shown_as_percents() {
+    let c = &arith::checks("P = 58% + 45% - 22% = 81% here")[0];
+    assert_eq!(c.evidence, "58% + 45% - 22% = 81%, as written");
+    let c = &arith::checks("A share of 0.2 * 100 = 20% of all.")[0];
+    assert_eq!(c.evidence, "0.2 * 100 = 20, as written");
+    let c = &arith::checks("Then 100% - 20% = 70% remain.")[0];
+    assert_eq!(c.evidence, "100% - 20% = 80%, not 70%");
+}

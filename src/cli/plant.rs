@@ -51,15 +51,18 @@ fn write_tasks(path: &Path, tasks: &[task::Task]) -> anyhow::Result<()> {
         .unwrap_or(Path::new("."));
     let name = path.file_name().context("-o needs a file name")?;
     let tmp = dir.join(format!(".{}.tmp", name.to_string_lossy()));
-    let mut out = std::io::BufWriter::new(
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?,
-    );
-    for t in tasks {
-        writeln!(out, "{}", native::to_native_line(t))?;
-    }
-    out.into_inner()?.sync_all()?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        for t in tasks {
+            writeln!(out, "{}", native::to_native_line(t))?;
+        }
+        out.into_inner()?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::anyhow!("cannot write {}: {e}", path.display())
+    })
 }
 
 fn summary(report: &plant::Report, tasks: &[task::Task], output: &Path) -> String {

@@ -198,7 +198,7 @@ pub fn checks(answer: &str) -> Vec<Check> {
 }
 
 pub fn to_check(c: &Calc) -> Check {
-    let shown = number::show(&c.value);
+    let shown = shown(c);
     let mut method = format!("recomputed {} exactly with rational arithmetic", c.lhs_text);
     if let Some(d) = c.tolerance {
         method.push_str(&format!(
@@ -222,6 +222,22 @@ pub fn to_check(c: &Calc) -> Check {
         },
         evidence,
         span: Some(c.span),
+    }
+}
+
+/// The recomputed value as the answer wrote its result: `81%` for a
+/// percent result read as hundredths, else the plain value.
+fn shown(c: &Calc) -> String {
+    let hundred = Q::from_integer(100.into());
+    let as_percent = is_percent(&c.rhs)
+        && c.result.as_ref().is_none_or(|n| {
+            let bare = number::matches(&c.value, &n.value, n.decimals, &Q::one());
+            !(c.ok && bare)
+        });
+    if as_percent {
+        format!("{}%", number::show(&(&c.value * hundred)))
+    } else {
+        number::show(&c.value)
     }
 }
 
