@@ -208,6 +208,27 @@ fn currency_thousands_and_units() {
     );
     one("The bags weigh 5kg + 3kg = 8kg.", PASS, "5kg + 3kg = 8");
     one("It took 1.5 * 60 = 90 minutes.", PASS, "1.5 * 60 = 90");
+    // Unit words between numbers: the same unit in a sum, any in a product.
+    one(
+        "Together 160 sheep + 80 sheep + 20 sheep = 260 sheep",
+        PASS,
+        "160 sheep + 80 sheep + 20 sheep = 260",
+    );
+    one(
+        "Together 160 sheep + 80 sheep = 250 sheep",
+        FAIL,
+        "160 sheep + 80 sheep = 250",
+    );
+    one(
+        "That is 2 hours * 60 minutes = 120 minutes.",
+        PASS,
+        "2 hours * 60 minutes = 120",
+    );
+    none("It takes 3 hours + 30 minutes = 3.5 hours");
+    none("So 3 feet + 2 feet = 60 inches");
+    none("They made 2 dozen * 3 = 72 cookies");
+    none("She read 100 pages / 2 pages/1.5 minutes = 75 minutes");
+    none("1/4 container = 60/4 pints");
     // Lists are not thousands: 1,2 stays two numbers.
     none("Pick 1,2 + 3 = 4 now");
 }
@@ -437,7 +458,7 @@ fn prm800k_segments_are_its_steps() {
 /// Calculations in solutions auto-graded correct that are nonetheless
 /// wrong as written (checked by hand): the final answer came out right
 /// anyway. A failing check there is a hit, not a false alarm.
-const WRONG_IN_CORRECT_SOLUTIONS: [(&str, &str); 11] = [
+const WRONG_IN_CORRECT_SOLUTIONS: [(&str, &str); 12] = [
     (
         "gsm8k-184-6b_verification",
         "1 - 1 - 1 - 1 - 1 - 1 - 1 - 1 = 0.01",
@@ -458,6 +479,10 @@ const WRONG_IN_CORRECT_SOLUTIONS: [(&str, &str); 11] = [
     ("gsm8k-798-175b_verification", "$220.00 – $210.00 = $20.00"),
     ("gsm8k-890-175b_verification", "25/75 x 100% = 25%"),
     ("gsm8k-1099-6b_verification", "5-3=<<5-3=2.5>>2.5"),
+    (
+        "gsm8k-1159-6b_finetuning",
+        "2 wearers / 8 wearers * 100% = 50%",
+    ),
 ];
 
 #[test]

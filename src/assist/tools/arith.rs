@@ -253,19 +253,129 @@ fn in_tokens(text: &str, tokens: Vec<Token>, annotation: bool) -> Vec<Calc> {
     out
 }
 
-/// Remove unit words glued to a number (`5kg`), keeping the number.
+/// Words that change a number's size or say how it combines: never read
+/// as a unit (`2 dozen * 3` is 72, not 6).
+const NOT_UNITS: [&str; 44] = [
+    "dozen",
+    "dozens",
+    "hundred",
+    "hundreds",
+    "thousand",
+    "thousands",
+    "million",
+    "millions",
+    "billion",
+    "billions",
+    "trillion",
+    "half",
+    "halves",
+    "third",
+    "thirds",
+    "quarter",
+    "quarters",
+    "score",
+    "gross",
+    "percent",
+    "times",
+    "squared",
+    "cubed",
+    "of",
+    "per",
+    "plus",
+    "minus",
+    "and",
+    "or",
+    "to",
+    "by",
+    "more",
+    "less",
+    "fewer",
+    "than",
+    "is",
+    "are",
+    "was",
+    "the",
+    "each",
+    "every",
+    "divided",
+    "multiplied",
+    "equals",
+];
+
+/// Units whose name after a result says what it measures (`= 60 inches`).
+const KNOWN_UNITS: [&str; 30] = [
+    "second", "minute", "hour", "day", "week", "month", "year", "inche", "inch", "foot", "feet",
+    "yard", "mile", "meter", "metre", "cm", "km", "ounce", "pound", "lb", "gram", "kg", "cup",
+    "pint", "quart", "gallon", "liter", "litre", "cent", "dollar",
+];
+
+fn singular(word: &str) -> String {
+    word.strip_suffix('s').unwrap_or(word).to_lowercase()
+}
+
+/// Remove unit words after numbers inside calculations (`5kg + 3kg`, `160
+/// sheep + 80 sheep`), keeping each on its number for [`units_agree`].
 fn drop_units(text: &str, tokens: Vec<Token>) -> Vec<Token> {
     let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
-    for t in tokens {
-        let unit = t.kind == Kind::Word
-            && t.glued
-            && out.last().is_some_and(|p| p.number().is_some())
-            && UNITS.contains(&word(text, &t));
-        if !unit {
-            out.push(t);
+    for (i, t) in tokens.iter().enumerate() {
+        let w = word(text, t);
+        let after_number = out.last().is_some_and(|p| p.number().is_some());
+        let glued_unit = t.glued && UNITS.contains(&w);
+        let next = tokens.get(i + 1);
+        // `2 pages/1.5 minutes` is a rate, not 2 pages divided by 1.5.
+        let rate = next.is_some_and(|n| n.glued && n.kind == Kind::Op(Op::Div));
+        let continues =
+            !rate && next.is_some_and(|n| matches!(n.kind, Kind::Op(_) | Kind::Eq | Kind::Close));
+        let spaced_unit = !t.glued
+            && continues
+            && w.len() >= 2
+            && w.chars().all(|c| c.is_ascii_lowercase())
+            && !NOT_UNITS.contains(&w)
+            && !OPERATOR_WORDS.contains(&w);
+        if t.kind == Kind::Word && after_number && (glued_unit || spaced_unit) {
+            if let Some(Kind::Num(n)) = out.last_mut().map(|p| &mut p.kind) {
+                n.unit = Some(singular(w));
+            }
+            continue;
         }
+        out.push(t.clone());
     }
     out
+}
+
+/// Units may be dropped only where they cannot change the sum: a sum or
+/// difference whose numbers all carry the same unit (`3 hours + 30 minutes
+/// = 3.5 hours` is not 33), with a result in that unit too. Products and
+/// quotients combine units freely (`2 hours * 60 minutes = 120 minutes`).
+fn units_agree(lt: &[Token], rt: &[Token], after: Option<String>) -> bool {
+    let nums = |ts: &[Token]| -> Vec<Option<String>> {
+        ts.iter()
+            .filter_map(Token::number)
+            .map(|n| n.unit.clone())
+            .collect()
+    };
+    let (l, r) = (nums(lt), nums(rt));
+    if l.iter().chain(&r).all(Option::is_none) {
+        return true;
+    }
+    // `1/4 container = 60/4`: two expressions in different terms.
+    if rt.iter().any(|t| matches!(t.kind, Kind::Op(_))) {
+        return false;
+    }
+    let additive = lt
+        .iter()
+        .chain(rt)
+        .any(|t| matches!(t.kind, Kind::Op(Op::Add | Op::Sub)));
+    if !additive {
+        return true;
+    }
+    let Some(Some(unit)) = l.first().cloned() else {
+        return false;
+    };
+    let after_differs = after.is_some_and(|w| KNOWN_UNITS.contains(&w.as_str()) && w != unit);
+    l.iter().all(|u| u.as_ref() == Some(&unit))
+        && r.iter().all(|u| u.is_none() || u.as_ref() == Some(&unit))
+        && !after_differs
 }
 
 /// Maximal ranges of math tokens.
@@ -337,11 +447,19 @@ fn in_run(text: &str, tokens: &[Token], (a, b): (usize, usize), note: bool) -> V
     if !clean_right(tokens, b) {
         *parsed.last_mut().unwrap() = None;
     }
+    let after = tokens
+        .get(b)
+        .filter(|t| t.kind == Kind::Word)
+        .map(|t| singular(word(text, t)));
     let mut out = Vec::new();
     for k in 0..parts.len() - 1 {
         let (Some(l), Some(r)) = (&parsed[k], &parsed[k + 1]) else {
             continue;
         };
+        let last = k + 2 == parts.len();
+        if !units_agree(parts[k], parts[k + 1], after.clone().filter(|_| last)) {
+            continue;
+        }
         if l.computes() {
             out.extend(equality(text, parts[k], l, parts[k + 1], r, note));
         }

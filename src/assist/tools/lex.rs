@@ -196,6 +196,7 @@ impl Lexer<'_> {
             currency: k > 0,
             grouped,
             digits: Span { start: at, end },
+            unit: None,
         };
         self.push(Kind::Num(num), start, end);
         true
@@ -247,6 +248,7 @@ impl Lexer<'_> {
                         currency: false,
                         grouped: false,
                         digits,
+                        unit: None,
                     };
                     Kind::Num(num)
                 }

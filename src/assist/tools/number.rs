@@ -22,6 +22,9 @@ pub struct Number {
     pub grouped: bool,
     /// The digits alone (no currency sign): what a rewrite replaces.
     pub digits: Span,
+    /// A unit word written with it inside a calculation (`160 sheep +`),
+    /// singular, lowercase.
+    pub unit: Option<String>,
 }
 
 /// Currency signs that may prefix a number.

@@ -364,6 +364,7 @@ impl<'a> Source<'a> {
             currency: false,
             grouped: self.text(digits).contains(','),
             digits,
+            unit: None,
         };
         let new = nudge(&v.value.abs(), rng)?;
         let text = write_like(&new, &written)?;
