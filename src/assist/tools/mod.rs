@@ -4,6 +4,7 @@
 //! [`TOOL_VERSION`] instead of a model.
 
 pub mod arith;
+mod context;
 mod expr;
 pub mod final_answer;
 pub mod lex;
