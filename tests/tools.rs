@@ -604,3 +604,14 @@ fn percent_results_are_shown_as_percents() {
     let c = &arith::checks("Then 100% - 20% = 70% remain.")[0];
     assert_eq!(c.evidence, "100% - 20% = 80%, not 70%");
 }
+
+#[test]
+fn check_span_is_optional_on_disk() {
+    let old = r#"{"question":"q","method":"m","assistant_verdict":"pass","evidence":"e"}"#;
+    let c: Check = serde_json::from_str(old).unwrap();
+    assert_eq!(c.span, None);
+    assert_eq!(serde_json::to_string(&c).unwrap(), old);
+    let with = arith::checks("So 2 + 2 = 4.").remove(0);
+    let json = serde_json::to_value(&with).unwrap();
+    assert_eq!(json["span"], serde_json::json!({"start": 3, "end": 12}));
+}
