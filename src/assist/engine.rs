@@ -396,7 +396,10 @@ impl<'m> Worker<'m> {
             Event::Cancelled { id }
         } else {
             match self.generate(&req) {
-                Ok(Outcome::Done(assistance)) => Event::Done { id, assistance },
+                Ok(Outcome::Done(assistance)) => Event::Done {
+                    id,
+                    assistance: assistance.into(),
+                },
                 Ok(Outcome::Cancelled) => Event::Cancelled { id },
                 Err(e) => Event::Failed {
                     id,

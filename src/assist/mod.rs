@@ -8,6 +8,7 @@ use std::sync::Arc;
 pub mod anchor;
 pub mod engine;
 pub mod model;
+pub mod options;
 pub mod prompt;
 pub mod schema;
 pub mod scripted;
@@ -26,8 +27,12 @@ pub mod tools;
     Serialize,
     Deserialize,
     clap::ValueEnum,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Kind {
     Critique,
     Checks,
@@ -35,23 +40,29 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kinds a model generates, in the order they are generated.
     pub const ALL: [Kind; 3] = [Kind::Critique, Kind::Checks, Kind::Decompose];
 
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::Critique => "critique",
-            Kind::Checks => "checks",
-            Kind::Decompose => "decompose",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == s)
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Severity {
     Minor,
     Major,
@@ -71,8 +82,21 @@ pub struct Critique {
     pub span: Option<Span>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CheckVerdict {
     Pass,
     Fail,
@@ -90,8 +114,20 @@ pub struct Check {
     pub span: Option<Span>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StepKind {
     Step,
     Claim,
@@ -232,6 +268,21 @@ pub struct Truncation {
     pub total_bytes: usize,
 }
 
+/// The seed of attempt `attempt` at `kind` on task `index`: distinct streams
+/// per task and kind, reproducible from the base seed; attempt 0 is what
+/// `crit generate` and the review UI use first, later attempts (a retry
+/// after a failure, `R` in review) move away from it.
+pub fn derive_seed(base: u32, index: usize, kind: Kind, attempt: u32) -> u32 {
+    let k = Kind::ALL.iter().position(|x| *x == kind).unwrap_or(0) as u32;
+    let first = base
+        .wrapping_add((index as u32).wrapping_mul(3))
+        .wrapping_add(k);
+    match attempt {
+        0 => first,
+        n => first.wrapping_add(0x9E37_79B9u32.wrapping_mul(n)),
+    }
+}
+
 /// A request for one kind of assistance on one task.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -267,7 +318,7 @@ pub enum Event {
     },
     Done {
         id: u64,
-        assistance: Box<Assistance>,
+        assistance: Arc<Assistance>,
     },
     Failed {
         id: u64,
@@ -302,4 +353,9 @@ pub trait Assistant: Send {
     fn cancel(&self, id: u64);
     /// Short description for status lines, e.g. the model file name.
     fn name(&self) -> String;
+    /// Requests worth keeping in flight at once (a server's slots); the
+    /// local engine serves one at a time.
+    fn concurrency(&self) -> usize {
+        1
+    }
 }

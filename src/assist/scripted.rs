@@ -156,7 +156,7 @@ fn stream_one(
     };
     send(Event::Done {
         id: req.id,
-        assistance: Box::new(assistance),
+        assistance: Arc::new(assistance),
     })
 }
 

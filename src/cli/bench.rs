@@ -226,7 +226,9 @@ fn wait(
             .blocking_recv()
             .ok_or_else(|| anyhow::anyhow!("the engine stopped"))?
         {
-            Event::Done { id: i, assistance } if i == id => return Ok(Some(assistance.provenance)),
+            Event::Done { id: i, assistance } if i == id => {
+                return Ok(Some(assistance.provenance.clone()))
+            }
             Event::Failed { id: i, error } if i == id => {
                 tracing::warn!("bench request {id} failed: {error}");
                 return Ok(None);
