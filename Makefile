@@ -14,6 +14,7 @@ all: build
 
 deps:
 	@scripts/deps.sh
+	@scripts/browser-deps.sh
 
 build: deps
 	$(CARGO) build --release
@@ -34,6 +35,7 @@ bench: model
 	$(BIN) bench
 	$(CARGO) bench --bench export
 	$(CARGO) bench --bench render
+	$(CARGO) bench --bench audit
 
 
 fmt:

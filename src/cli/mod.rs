@@ -4,6 +4,8 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod assign;
+pub mod audit;
 pub mod bench;
 pub mod export;
 pub mod fsck;
@@ -52,6 +54,10 @@ pub enum Command {
     Plant(plant::Args),
     /// Check a session's log line by line; --repair moves bad lines aside.
     Fsck(fsck::Args),
+    /// Split tasks into one session per evaluator (study design with overlap, arms, QC items).
+    Assign(assign::Args),
+    /// Audit sessions: critique precision, missed flaws, agreement, effect of assistance.
+    Audit(audit::Args),
 }
 
 /// Shared context for subcommands: config and resolved directories.
@@ -132,6 +138,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(args) => import::run(args, &ctx),
         Command::Plant(args) => plant::run(args, &ctx),
         Command::Fsck(args) => fsck::run(args, &ctx),
+        Command::Assign(args) => assign::run(args, &ctx),
+        Command::Audit(args) => audit::run(args, &ctx),
     }
 }
 

@@ -46,6 +46,31 @@ pub enum Body {
         tasks_sha256: String,
         task_count: usize,
     },
+    /// The study design, written by `crit assign` right after
+    /// `session_created`, so audits know who was meant to see what.
+    Assigned {
+        /// Name shared by the sessions of one `crit assign` run.
+        study: String,
+        /// Whose session this is.
+        evaluator: String,
+        /// Every evaluator of the study, in the order given.
+        evaluators: Vec<String>,
+        /// How many evaluators see each task (planted QC items excluded).
+        overlap: usize,
+        /// Seed of the whole plan; also the `--arm-seed` review draws arms with.
+        seed: u64,
+        /// Share of this session's items that are planted QC items.
+        qc_rate: f64,
+        /// Task ids in the order this evaluator reviews them.
+        order: Vec<String>,
+        /// Protocol arm per task id; empty when arms are not randomized.
+        /// The review follows it.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        arms: std::collections::BTreeMap<String, Protocol>,
+        /// Ids of the planted QC items (their tasks carry `meta.planted`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        qc: Vec<String>,
+    },
     /// A process opened the session for writing (generate, review, import).
     Opened {
         command: String,
@@ -344,6 +369,7 @@ impl Body {
     pub fn type_name(&self) -> &'static str {
         match self {
             Body::SessionCreated { .. } => "session_created",
+            Body::Assigned { .. } => "assigned",
             Body::Opened { .. } => "opened",
             Body::Recovered { .. } => "recovered",
             Body::Assistance { .. } => "assistance",

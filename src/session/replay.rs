@@ -4,13 +4,13 @@
 //! disk, replay folds a prefix. New events apply incrementally, retractions
 //! included.
 
-use super::event::{Body, Event, Panel, Tab, ViewAction};
+use super::event::{Body, Event, Panel, Protocol, Tab, ViewAction};
 use super::fold::TaskState;
 use super::log::{self, EVENTS_FILE, TASKS_FILE};
 use super::read;
 use super::{Result, SessionError};
 use crate::task::Task;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -35,6 +35,8 @@ pub struct Replay {
     states: Vec<TaskState>,
     retracted: HashSet<u64>,
     resume: HashMap<String, ResumePoint>,
+    /// Arms a study design (`crit assign`) fixed per task.
+    assigned_arms: BTreeMap<String, Protocol>,
 }
 
 impl Replay {
@@ -122,13 +124,14 @@ impl Replay {
         if self.retracted.contains(&event.seq) {
             return;
         }
-        if let Body::View {
-            task,
-            evaluator,
-            action,
-        } = &event.body
-        {
-            note_view(&mut self.resume, evaluator, task, action);
+        match &event.body {
+            Body::View {
+                task,
+                evaluator,
+                action,
+            } => note_view(&mut self.resume, evaluator, task, action),
+            Body::Assigned { arms, .. } => self.assigned_arms.clone_from(arms),
+            _ => {}
         }
         if let Some(i) = event.body.task().and_then(|t| self.index_of(t)) {
             self.states[i].apply(event);
@@ -224,6 +227,11 @@ impl Replay {
         self.resume
             .get(evaluator)
             .filter(|r| self.index.contains_key(&r.task))
+    }
+
+    /// The arm a study design assigned to `task`, if any.
+    pub fn assigned_arm(&self, task: &str) -> Option<Protocol> {
+        self.assigned_arms.get(task).copied()
     }
 
     /// `evaluator`'s latest record on `task` that still counts (what undo

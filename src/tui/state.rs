@@ -267,13 +267,14 @@ impl App {
         self.replay.state(i).by_evaluator.get(&self.opts.evaluator)
     }
 
-    /// The protocol arm of task `i`: recorded arm first (resume), else drawn
-    /// from the protocol spec.
+    /// The protocol arm of task `i`: the arm this evaluator saw (resume),
+    /// else the study design's (`crit assign`), else drawn from the spec.
     pub fn arm(&self, i: usize) -> Protocol {
-        if let Some(p) = self.work_on(i).and_then(|w| w.arm) {
-            return p;
-        }
-        arm_for(&self.opts.protocol, &self.replay.task(i).id)
+        let id = &self.replay.task(i).id;
+        self.work_on(i)
+            .and_then(|w| w.arm)
+            .or_else(|| self.replay.assigned_arm(id))
+            .unwrap_or_else(|| arm_for(&self.opts.protocol, id))
     }
 
     /// Is assistance hidden on the current task?
