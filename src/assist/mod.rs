@@ -13,6 +13,7 @@ pub mod prompt;
 pub mod remote;
 pub mod schema;
 pub mod scripted;
+pub mod tools;
 
 /// The kinds of assistance; each has a prompt template in `prompts/`.
 #[derive(
@@ -109,6 +110,9 @@ pub struct Check {
     pub method: String,
     pub assistant_verdict: CheckVerdict,
     pub evidence: String,
+    /// What the check is about in the answer (tool checks always set it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
 }
 
 #[derive(

@@ -251,6 +251,7 @@ fn default_checks() -> Vec<Check> {
         method: m.into(),
         assistant_verdict: v,
         evidence: e.into(),
+        span: None,
     };
     vec![
         check(

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod gold;
 pub mod metrics;
 pub mod obs;
+pub mod plant;
 pub mod render;
 pub mod stats;
 pub mod views;

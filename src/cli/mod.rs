@@ -13,6 +13,7 @@ pub mod generate;
 pub mod import;
 pub mod logging;
 pub mod model;
+pub mod plant;
 pub mod review;
 pub mod sessions;
 pub mod show;
@@ -49,6 +50,8 @@ pub enum Command {
     Export(export::Args),
     /// Import existing human labels (PRM800K, HH-RLHF, MT-Bench, crit exports).
     Import(import::Args),
+    /// Plant flaws: tampered copies of tasks whose answers are known good.
+    Plant(plant::Args),
     /// Check a session's log line by line; --repair moves bad lines aside.
     Fsck(fsck::Args),
     /// Split tasks into one session per evaluator (study design with overlap, arms, QC items).
@@ -133,6 +136,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review(args) => review::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
+        Command::Plant(args) => plant::run(args, &ctx),
         Command::Fsck(args) => fsck::run(args, &ctx),
         Command::Assign(args) => assign::run(args, &ctx),
         Command::Audit(args) => audit::run(args, &ctx),

@@ -11,6 +11,7 @@ pub mod jsonl;
 pub mod mt_bench;
 pub mod native;
 pub mod prm800k;
+pub mod segment;
 
 pub use detect::detect;
 

@@ -204,6 +204,7 @@ fn check() -> Output {
             method: "recompute".into(),
             assistant_verdict: CheckVerdict::Pass,
             evidence: "looks right".into(),
+            span: None,
         }],
     }
 }
