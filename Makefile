@@ -8,12 +8,16 @@ BIN := target/release/crit
 DEMO_TASKS ?= data/demo.jsonl
 DEMO_SESSION ?= demo
 
-.PHONY: all deps build model demo test bench fmt lint
+.PHONY: all deps test-deps build model tools demo test bench soak fmt lint
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+# Only the tests need a browser (the audit's HTML report is opened headless).
+test-deps:
+	@scripts/browser-deps.sh
 
 build: deps
 	$(CARGO) build --release
@@ -27,13 +31,20 @@ demo: model
 	$(BIN) generate $(DEMO_TASKS) --session $(DEMO_SESSION)
 	$(BIN) review $(DEMO_SESSION)
 
-test: model
+# llama.cpp's own llama-server and llama-bench, built once from the
+# llama-cpp-python source distribution and cached outside the clone
+# (~/.cache/crit/tools): the remote-backend tests run against the server.
+tools: deps
+	@scripts/llama-tools.sh
+
+test: model tools test-deps
 	$(CARGO) test --release
 
 bench: model
 	$(BIN) bench
 	$(CARGO) bench --bench export
 	$(CARGO) bench --bench render
+	$(CARGO) bench --bench audit
 
 
 fmt:

@@ -8,8 +8,13 @@
 //! fold cost, and every format should sit at that same peak whatever its
 //! record count.
 
-use crit::labels::{export, synthetic, ExportFormat, ExportOptions, Sink};
+use crit::labels::{export, ExportFormat, ExportOptions, Sink};
 use std::path::Path;
+
+// The synthetic session the export tests use too.
+#[path = "../tests/export_support/synthetic.rs"]
+#[allow(dead_code)]
+mod synthetic;
 use std::process::Command;
 use std::time::Instant;
 
@@ -24,8 +29,7 @@ fn vm_hwm_kib() -> u64 {
 }
 
 fn parse_format(name: &str) -> ExportFormat {
-    *ExportFormat::ALL
-        .iter()
+    ExportFormat::all()
         .find(|f| f.name() == name)
         .expect("known format")
 }
@@ -108,7 +112,9 @@ fn main() {
         ExportFormat::TrlStepwise,
         ExportFormat::Prm800k,
         ExportFormat::OpenaiSft,
+        ExportFormat::OpenaiDpo,
         ExportFormat::Critiques,
+        ExportFormat::HhRlhf,
     ] {
         run_child(&dir, tmp.path(), format, false);
     }
@@ -118,13 +124,15 @@ fn main() {
 /// Where the time goes, in this process: reading+parsing and folding.
 fn breakdown(dir: &Path) {
     let t = Instant::now();
-    let data = crit::session::SessionData::read(dir).expect("read");
-    let read = t.elapsed().as_secs_f64();
+    let replay = crit::session::Replay::read(dir).expect("read");
+    let both = t.elapsed().as_secs_f64();
+    let (tasks, events) = replay.into_parts();
+    let n = tasks.len();
     let t = Instant::now();
-    let state = crit::session::fold(&data.tasks, &data.events);
+    drop(crit::session::Replay::new(tasks, events));
+    let fold = t.elapsed().as_secs_f64();
     println!(
-        "of each export: read+parse {read:.3} s, fold {:.3} s ({} tasks); the rest is building and writing records",
-        t.elapsed().as_secs_f64(),
-        state.tasks.len()
+        "of each export: read+parse {:.3} s, fold {fold:.3} s ({n} tasks); the rest is building and writing records",
+        both - fold
     );
 }

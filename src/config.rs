@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// GGUF model to use when neither `--model` nor `CRIT_MODEL` is given.
     pub model: Option<PathBuf>,
+    /// OpenAI-compatible server to use instead of the local model when
+    /// neither `--backend` nor `CRIT_BACKEND` is given.
+    pub backend: Option<String>,
     /// Default evaluator name.
     pub evaluator: Option<String>,
     pub sessions_dir: Option<PathBuf>,

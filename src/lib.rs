@@ -6,8 +6,10 @@
 //! functions.
 
 pub mod assist;
+pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod fsutil;
 pub mod hash;
 pub mod labels;
 pub mod paths;

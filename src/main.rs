@@ -5,7 +5,9 @@ fn main() {
     crit::cli::logging::init();
     if let Err(err) = crit::cli::run(cli) {
         let code = crit::cli::exit_code(&err);
-        eprintln!("error: {err:#}");
+        if code != 130 {
+            eprintln!("error: {err:#}"); // an interruption was already reported
+        }
         std::process::exit(code);
     }
 }

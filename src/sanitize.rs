@@ -23,17 +23,27 @@ pub fn sanitize(text: &str) -> Cow<'_, str> {
 pub fn sanitize_line(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push(' '),
-            c if is_unsafe(c) => push_escaped(&mut out, c),
-            c => out.push(c),
-        }
+        push_line_char(&mut out, c);
     }
     out
 }
 
-fn is_unsafe(c: char) -> bool {
+/// Append `c` as a one-line display shows it: a newline as `\n`, a tab as
+/// one space (a raw tab moves the cursor past cells a TUI thinks it drew),
+/// anything [`is_unsafe`] as a visible escape. The review UI draws every
+/// cell through this.
+pub fn push_line_char(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\t' => out.push(' '),
+        c if is_unsafe(c) => push_escaped(out, c),
+        c => out.push(c),
+    }
+}
+
+/// The one test of "unsafe for the terminal": control characters other
+/// than newline and tab (which cannot drive a terminal), and bidi overrides.
+pub fn is_unsafe(c: char) -> bool {
     (c.is_control() && c != '\n' && c != '\t')
         // bidi overrides can reorder what the evaluator reads
         || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')

@@ -1,7 +1,8 @@
 //! The binary as a user runs it: exit codes, messages, sanitized output,
 //! and generate with the real default model.
 
-use crit::session::{Body, SessionData};
+use crit::session::event::SourceFormat;
+use crit::session::{Body, Replay};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -106,7 +107,7 @@ fn show_on_unknown_session_exits_2() {
 }
 
 /// Tasks from three formats, generated with the real default model.
-fn generate_session(sessions: &Path, file: &str, format: &str, name: &str) -> SessionData {
+fn generate_session(sessions: &Path, file: &str, format: &str, name: &str) -> Replay {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let out = crit(sessions)
         .args([
@@ -120,7 +121,7 @@ fn generate_session(sessions: &Path, file: &str, format: &str, name: &str) -> Se
         .output()
         .unwrap();
     assert!(out.status.success(), "generate {file}: {}", stderr(&out));
-    SessionData::read(&sessions.join(name)).unwrap()
+    Replay::read(&sessions.join(name)).unwrap()
 }
 
 fn fake_assistance(quote: &str) -> crit::assist::Assistance {
@@ -137,11 +138,12 @@ fn fake_assistance(quote: &str) -> crit::assist::Assistance {
         },
         raw: "{}".into(),
         provenance: Provenance {
-            model: ModelInfo {
+            model: Some(ModelInfo {
                 file_name: "m.gguf".into(),
                 size: 1,
                 sha256: "0".repeat(64),
-            },
+            }),
+            served: None,
             template_name: "critique".into(),
             template_sha256: "1".repeat(64),
             prompt_sha256: "2".repeat(64),
@@ -173,19 +175,18 @@ fn escape_sequences_are_stored_verbatim_and_shown_sanitized() {
             &dir.path().join("esc"),
             &loaded.tasks,
             "t.jsonl",
-            "native",
+            SourceFormat::Native,
         )
         .unwrap();
         s.append_durable(Body::Assistance {
             task: "esc".into(),
-            kind: crit::assist::Kind::Critique,
-            assistance: Box::new(fake_assistance("\u{1b}[31m5")),
+            assistance: fake_assistance("\u{1b}[31m5").into(),
         })
         .unwrap();
     }
     // Stored verbatim (JSON-escaped) in the session files.
-    let data = SessionData::read(&dir.path().join("esc")).unwrap();
-    assert_eq!(data.tasks[0].answer, answer);
+    let data = Replay::read(&dir.path().join("esc")).unwrap();
+    assert_eq!(data.tasks()[0].answer, answer);
     let out = crit(dir.path()).args(["show", "esc"]).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
@@ -204,17 +205,15 @@ fn escape_sequences_are_stored_verbatim_and_shown_sanitized() {
     );
 }
 
-fn assistance_events(
-    data: &SessionData,
-) -> Vec<(String, crit::assist::Kind, crit::assist::Assistance)> {
-    data.events
+fn assistance_events(data: &Replay) -> Vec<(String, crit::assist::Kind, crit::assist::Assistance)> {
+    data.events()
         .iter()
         .filter_map(|e| match &e.body {
-            Body::Assistance {
-                task,
-                kind,
-                assistance,
-            } => Some((task.clone(), *kind, (**assistance).clone())),
+            Body::Assistance { task, assistance } => Some((
+                task.clone(),
+                assistance.output.kind(),
+                (**assistance).clone(),
+            )),
             _ => None,
         })
         .collect()
@@ -235,9 +234,9 @@ fn generate_with_the_real_model_for_three_formats() {
         ("tests/fixtures/model/hh-rlhf.jsonl", "hh-rlhf"),
     ] {
         let data = generate_session(dir.path(), file, format, format);
-        tasks_seen += data.tasks.len();
+        tasks_seen += data.tasks().len();
         let failures: Vec<_> = data
-            .events
+            .events()
             .iter()
             .filter(|e| matches!(e.body, Body::AssistanceFailed { .. }))
             .collect();
@@ -245,16 +244,17 @@ fn generate_with_the_real_model_for_three_formats() {
         let got = assistance_events(&data);
         assert_eq!(
             got.len(),
-            data.tasks.len() * 3,
+            data.tasks().len() * 3,
             "{format}: every task gets 3 kinds"
         );
         for (task_id, kind, a) in got {
-            let task = data.tasks.iter().find(|t| t.id == task_id).unwrap();
+            let task = data.tasks().iter().find(|t| t.id == task_id).unwrap();
             assert_eq!(a.output.kind(), kind);
             let p = &a.provenance;
-            assert_eq!(p.model.sha256, crit::assist::model::DEFAULT_SHA256);
-            assert_eq!(p.model.file_name, crit::assist::model::DEFAULT_FILE);
-            assert!(p.model.size > 1_000_000);
+            let m = p.model.as_ref().expect("local model recorded");
+            assert_eq!(m.sha256, crit::assist::model::DEFAULT_SHA256);
+            assert_eq!(m.file_name, crit::assist::model::DEFAULT_FILE);
+            assert!(m.size > 1_000_000);
             assert!(is_sha256(&p.template_sha256) && is_sha256(&p.prompt_sha256));
             assert_eq!(p.template_name, kind.name());
             assert!(p.prompt_tokens > 0 && p.gen_tokens > 0 && p.n_threads > 0 && p.n_ctx > 0);
@@ -290,7 +290,7 @@ fn generate_with_the_real_model_for_three_formats() {
 }
 
 fn count_assistance(dir: &Path) -> usize {
-    SessionData::read(dir)
+    Replay::read(dir)
         .map(|d| assistance_events(&d).len())
         .unwrap_or(0)
 }
@@ -308,7 +308,7 @@ fn interrupted_generate_resumes_without_redoing_work() {
         "--kinds",
         "critique",
     ];
-    let mut child = crit(dir.path())
+    let child = crit(dir.path())
         .args(args)
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -348,13 +348,13 @@ fn interrupted_generate_resumes_without_redoing_work() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("last line was incomplete"), "{err}");
     assert!(err.contains(&format!("{done} already done")), "{err}");
-    let data = SessionData::read(&session).unwrap();
+    let data = Replay::read(&session).unwrap();
     let mut ids: Vec<String> = assistance_events(&data)
         .into_iter()
         .map(|(t, _, _)| t)
         .collect();
     ids.sort();
-    let mut expected: Vec<String> = data.tasks.iter().map(|t| t.id.clone()).collect();
+    let mut expected: Vec<String> = data.tasks().iter().map(|t| t.id.clone()).collect();
     expected.sort();
     assert_eq!(ids, expected, "each task exactly once");
 }
@@ -368,7 +368,7 @@ fn second_writer_is_refused_with_the_holders_pid() {
         &dir.path().join("busy"),
         &loaded.tasks,
         "t",
-        "native",
+        SourceFormat::Native,
     )
     .unwrap();
     let out = crit(dir.path())

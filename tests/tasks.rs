@@ -451,10 +451,19 @@ fn empty_and_blank_files_are_a_clear_error() {
     }
 }
 
+/// A missing file or a directory is the user's input (exit 2), said once.
 #[test]
-fn missing_file_is_an_io_error() {
+fn missing_file_or_directory_is_bad_input() {
     let err = task::load(&bad("no-such-file.jsonl"), None, false).unwrap_err();
-    assert!(matches!(err, TaskError::Io { .. }), "{err:?}");
+    assert!(matches!(err, TaskError::NotFound { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .ends_with("no-such-file.jsonl: no such file"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let err = task::load(dir.path(), None, false).unwrap_err();
+    assert!(matches!(err, TaskError::IsDirectory { .. }), "{err:?}");
 }
 
 #[test]

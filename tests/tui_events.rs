@@ -5,55 +5,15 @@
 mod common;
 
 use common::*;
-use crit::assist::scripted::Scripted;
 use crit::session::event::{Body, Event};
-use crit::session::{Session, SessionData};
-use crit::tui::driver::Clock;
-use crit::tui::{App, Driver, Msg, Options};
+use crit::session::{Replay, Session};
+use crit::tui::{Msg, Options};
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-struct Rig {
-    app: App,
-    driver: Driver,
-    time: Arc<AtomicU64>,
-    dir: std::path::PathBuf,
-}
-
-fn rig(dir: &std::path::Path, o: Options) -> Rig {
-    let tasks = tasks();
-    let session = Session::create_or_open(dir, &tasks, "tasks.jsonl", "native").unwrap();
-    let events = session.events().to_vec();
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let time = Arc::new(AtomicU64::new(0));
-    let t = time.clone();
-    let clock: Clock = Arc::new(move || t.load(Ordering::SeqCst));
-    let assistant = Box::new(Scripted::new(tx));
-    let app = App::new(o, session.tasks().to_vec(), events);
-    let driver = Driver::new(Some(session), Some(assistant), rx, clock);
-    Rig {
-        app,
-        driver,
-        time,
-        dir: dir.to_path_buf(),
-    }
-}
-
-impl Rig {
-    fn send(&mut self, m: Msg) {
-        self.driver.dispatch(&mut self.app, m).unwrap();
-        self.driver
-            .wait_idle(&mut self.app, Duration::from_secs(10))
-            .unwrap();
-    }
-    fn keys(&mut self, ms: impl IntoIterator<Item = Msg>) {
-        for m in ms {
-            self.time.fetch_add(1_000, Ordering::SeqCst);
-            self.send(m);
-        }
-    }
+/// The real driver on a session in `dir` (see `common::Sim`).
+fn rig(dir: &std::path::Path, o: Options) -> Sim {
+    Sim::in_dir(dir, o)
 }
 
 /// The log as (type, the fields that matter) with seq and ts dropped.
@@ -63,6 +23,10 @@ fn summary(events: &[Event]) -> Vec<Value> {
         .map(|e| {
             let mut v = serde_json::to_value(&e.body).unwrap();
             let o = v.as_object_mut().unwrap();
+            // An assistance event names its kind in its output.
+            if let Some(kind) = o.get("output").map(|out| out["kind"].clone()) {
+                o.insert("kind".into(), kind);
+            }
             for k in [
                 "ts",
                 "pid",
@@ -114,8 +78,8 @@ fn key_sequence_writes_exact_events() {
     ]);
     r.keys([key('n'), key('q')]);
     r.driver.finish().unwrap();
-    let data = SessionData::read(&r.dir).unwrap();
-    let got = summary(&data.events);
+    let data = Replay::read(r.dir()).unwrap();
+    let got = summary(data.events());
     let a = |seq: u64| seq; // readability: assistance seqs are 3, 4, 5
                             // Views are debounced (no ticks here): they are flushed when the task closes.
     let want = vec![
@@ -149,10 +113,9 @@ fn key_sequence_writes_exact_events() {
         serde_json::to_string_pretty(&got).unwrap()
     );
     // Labels and verdicts were made durable; the fold sees one label per target.
-    let state = crit::session::fold(&data.tasks, &data.events);
-    let work = &state.states[0].by_evaluator["alice"];
+    let work = &data.state(0).by_evaluator["alice"];
     assert_eq!(work.labels.len(), 3);
-    assert!(state.states[0].by_evaluator["alice"]
+    assert!(data.state(0).by_evaluator["alice"]
         .final_verdict()
         .is_some());
     let _ = Body::type_name; // keep the import meaningful
@@ -174,7 +137,7 @@ fn reopening_resumes_and_never_regenerates() {
         r.keys([key('n'), key(']'), key('j'), key('q')]);
         r.driver.finish().unwrap();
     }
-    let before = SessionData::read(&dir).unwrap().events.len();
+    let before = Replay::read(&dir).unwrap().events().len();
     let mut r = rig(
         &dir,
         Options {
@@ -188,18 +151,20 @@ fn reopening_resumes_and_never_regenerates() {
     r.send(Msg::Start);
     r.keys([key('q')]);
     r.driver.finish().unwrap();
-    let data = SessionData::read(&dir).unwrap();
+    let data = Replay::read(&dir).unwrap();
     let assistance: Vec<(String, String)> = data
-        .events
+        .events()
         .iter()
         .filter_map(|e| match &e.body {
-            Body::Assistance { task, kind, .. } => Some((task.clone(), kind.name().to_string())),
+            Body::Assistance {
+                task, assistance, ..
+            } => Some((task.clone(), assistance.output.kind().to_string())),
             _ => None,
         })
         .collect();
     // Tasks 1-2 from the first run, task 3 prefetched now: each kind once.
     assert_eq!(assistance.len(), 9, "{assistance:?}");
-    assert!(data.events.len() > before);
+    assert!(data.events().len() > before);
 }
 
 #[test]
@@ -249,8 +214,8 @@ fn run_loop_on_test_backend_quits_cleanly() {
         .unwrap();
     });
     assert!(r.app.quit);
-    let data = SessionData::read(&dir).unwrap();
-    assert!(data.events.iter().any(|e| matches!(
+    let data = Replay::read(&dir).unwrap();
+    assert!(data.events().iter().any(|e| matches!(
         &e.body,
         Body::View {
             action: crit::session::event::ViewAction::TaskClosed,

@@ -1,16 +1,19 @@
-//! State-machine tests of the review UI: keys in, state and effects out.
-//! No terminal, no async, no IO.
+//! State-machine tests of the review UI: keys in, state, effects and log
+//! events out. No terminal and no async: `Sim` drives the real driver over a
+//! session in a temp dir with the scripted assistant.
 
 mod common;
 
 use common::*;
 use crit::assist::{CheckVerdict, Kind};
+use crit::session::event::ProtocolSpec;
 use crit::session::event::{
     Body, CritiqueLabel, LabelValue, Phase, Preference, Target, Verdict, ViewAction,
 };
+use crit::session::Replay;
 use crit::tui::keymap::{Action, Key, KeymapError};
 use crit::tui::{Effect, Keymap, Msg, Options, Protocol, Tab};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 
 fn labels(sim: &Sim) -> Vec<(Target, LabelValue)> {
@@ -24,9 +27,9 @@ fn labels(sim: &Sim) -> Vec<(Target, LabelValue)> {
 }
 
 fn seq_of(sim: &Sim, task: &str, kind: Kind) -> u64 {
-    sim.log
+    sim.log()
         .iter()
-        .find(|e| matches!(&e.body, Body::Assistance { task: t, kind: k, .. } if t == task && *k == kind))
+        .find(|e| matches!(&e.body, Body::Assistance { task: t, assistance: a } if t == task && a.output.kind() == kind))
         .map(|e| e.seq)
         .expect("assistance recorded")
 }
@@ -37,11 +40,11 @@ fn start_opens_task_and_prefetches_missing_assistance() {
         prefetch: 1,
         ..opts()
     });
-    sim.hold = true;
+    sim.hold(true);
     let fx = sim.send(Msg::Start);
     assert!(matches!(
         &fx[0],
-        Effect::Append { body: Body::View { action: ViewAction::TaskOpened { arm: Some(a) }, .. }, durable: false } if a == "assisted"
+        Effect::Append { body: Body::View { action: ViewAction::TaskOpened { arm: Some(a) }, .. }, durable: false } if *a == Protocol::Assisted
     ));
     let submits: Vec<(usize, Kind)> = fx
         .iter()
@@ -61,7 +64,7 @@ fn start_opens_task_and_prefetches_missing_assistance() {
     sim.release();
     assert_eq!(sim.of_type("assistance").len(), 6);
     // Moving on prefetches task 3 only: tasks 1-2 are never generated twice.
-    sim.hold = true;
+    sim.hold(true);
     let fx = sim.send(key('n'));
     let again: Vec<_> = fx
         .iter()
@@ -190,7 +193,7 @@ fn undo_appends_a_retraction_of_the_latest_record() {
     let mut sim = Sim::new(opts());
     sim.send(Msg::Start);
     sim.send_all([key('1'), key('2')]);
-    let second = sim.log.last().unwrap().seq;
+    let second = sim.log().last().unwrap().seq;
     sim.send(key('u'));
     let retracts = sim.of_type("retract");
     assert!(
@@ -354,7 +357,7 @@ fn editor_result_becomes_a_correction() {
 #[test]
 fn blind_first_hides_until_unaided_verdict_then_reveals() {
     let mut sim = Sim::new(Options {
-        protocol: Protocol::BlindFirst,
+        protocol: ProtocolSpec::Fixed(Protocol::BlindFirst),
         ..opts()
     });
     sim.send(Msg::Start);
@@ -390,7 +393,7 @@ fn blind_first_hides_until_unaided_verdict_then_reveals() {
 #[test]
 fn unassisted_arm_generates_nothing_and_records_unaided() {
     let mut sim = Sim::new(Options {
-        protocol: Protocol::Unassisted,
+        protocol: ProtocolSpec::Fixed(Protocol::Unassisted),
         ..opts()
     });
     let fx = sim.send(Msg::Start);
@@ -413,8 +416,10 @@ fn arms_are_drawn_per_task_stably_and_recorded() {
         Protocol::Unassisted,
     ];
     let o = Options {
-        arms: arms.clone(),
-        arm_seed: 7,
+        protocol: ProtocolSpec::Arms {
+            arms: arms.clone(),
+            seed: 7,
+        },
         ..opts()
     };
     let mut sim = Sim::new(o.clone());
@@ -424,7 +429,7 @@ fn arms_are_drawn_per_task_stably_and_recorded() {
     sim.send(Msg::Start);
     assert!(matches!(
         sim.of_type("view")[0],
-        Body::View { action: ViewAction::TaskOpened { arm: Some(a) }, .. } if a == drawn[0].name()
+        Body::View { action: ViewAction::TaskOpened { arm: Some(a) }, .. } if *a == drawn[0]
     ));
 }
 
@@ -434,19 +439,19 @@ fn view_events_are_debounced() {
     sim.send(Msg::Start);
     let before = sim.of_type("view").len();
     sim.send_all([key(']'), key(']'), key('[')]);
-    sim.now = 500;
+    sim.set_now(500);
     sim.send(Msg::Tick);
     assert_eq!(
         sim.of_type("view").len(),
         before,
         "nothing before the debounce"
     );
-    sim.now = 1_500;
+    sim.set_now(1_500);
     sim.send(Msg::Tick);
     let views = sim.of_type("view");
     assert_eq!(views.len(), before + 1, "three switches, one event");
     assert!(
-        matches!(views[before], Body::View { action: ViewAction::TabSwitched { tab }, .. } if tab == "checks")
+        matches!(views[before], Body::View { action: ViewAction::TabSwitched { tab }, .. } if *tab == Tab::Checks)
     );
 }
 
@@ -457,13 +462,13 @@ fn active_time_pauses_when_idle() {
         ..opts()
     });
     sim.send(Msg::Start);
-    sim.now = 1_000;
+    sim.set_now(1_000);
     sim.send(key('j')); // 1 s reading since the task opened
-    sim.now = 4_000;
+    sim.set_now(4_000);
     sim.send(key('j')); // 3 s active
-    sim.now = 100_000;
+    sim.set_now(100_000);
     sim.send(key('k')); // away 96 s: not counted
-    sim.now = 102_000;
+    sim.set_now(102_000);
     sim.send(key('n')); // 2 s, then the task closes
     let ms: Vec<u64> = sim
         .of_type("active_time")
@@ -479,7 +484,7 @@ fn active_time_pauses_when_idle() {
 #[test]
 fn escape_cancels_and_failure_is_recorded_once() {
     let mut sim = Sim::new(opts());
-    sim.hold = true;
+    sim.hold(true);
     sim.send(Msg::Start);
     let fx = sim.send(code(KeyCode::Esc));
     let cancelled: Vec<u64> = fx
@@ -508,17 +513,17 @@ fn escape_cancels_and_failure_is_recorded_once() {
 #[test]
 fn streaming_tokens_update_the_generation() {
     let mut sim = Sim::new(opts());
-    sim.hold = true;
+    sim.hold(true);
     sim.send(Msg::Start);
-    let (id, ..) = sim.held[0];
-    sim.now = 100;
+    let id = sim.held()[0];
+    sim.set_now(100);
     sim.send(Msg::Assist(crit::assist::Event::Started {
         id,
         prompt_tokens: 5,
         truncated: None,
     }));
     for i in 0..11 {
-        sim.now = 100 + i * 10;
+        sim.set_now(100 + i * 10);
         sim.send(Msg::Assist(crit::assist::Event::Token {
             id,
             text: "ab".into(),
@@ -596,7 +601,7 @@ fn read_only_records_nothing() {
     let fx = sim.send(Msg::Start);
     assert!(fx.is_empty(), "no views, no generation: {fx:?}");
     sim.send_all([key('1'), key('V'), key('u')]);
-    assert_eq!(sim.log.len(), 1);
+    assert_eq!(sim.log().len(), 1);
     assert!(sim.app.message.as_deref().unwrap().contains("read-only"));
 }
 
@@ -606,7 +611,7 @@ fn resume_restores_task_tab_and_selection() {
     sim.send(Msg::Start);
     sim.send_all([key('n'), key(']'), key('j'), key('j')]);
     sim.send(Msg::Quit);
-    let app = crit::tui::App::new(opts(), common::tasks(), sim.log.clone());
+    let app = crit::tui::App::new(opts(), Replay::new(common::tasks(), sim.log().to_vec()));
     assert_eq!(app.current, 1);
     assert_eq!(app.tab, Tab::Checks);
     assert_eq!(app.selected(), 2);
@@ -616,8 +621,7 @@ fn resume_restores_task_tab_and_selection() {
             evaluator: "bob".into(),
             ..opts()
         },
-        common::tasks(),
-        sim.log.clone(),
+        Replay::new(common::tasks(), sim.log().to_vec()),
     );
     assert_eq!(bob.current, 0);
 }
@@ -627,7 +631,7 @@ fn quit_flushes_views_and_time_then_quits() {
     let mut sim = Sim::new(opts());
     sim.send(Msg::Start);
     sim.send(key(']'));
-    sim.now = 2_000;
+    sim.set_now(2_000);
     let fx = sim.send(key('q'));
     let kinds: Vec<&str> = fx
         .iter()
@@ -699,8 +703,8 @@ fn rebound_keys_drive_the_app() {
     assert_eq!(sim.of_type("label").len(), 1);
 }
 
-fn mouse(kind: crossterm::event::MouseEventKind, column: u16, row: u16) -> Msg {
-    Msg::Mouse(crossterm::event::MouseEvent {
+fn mouse(kind: crossterm::event::MouseEventKind, column: u16, row: u16) -> TermEvent {
+    TermEvent::Mouse(crossterm::event::MouseEvent {
         kind,
         column,
         row,
@@ -714,15 +718,64 @@ fn mouse_clicks_select_critiques_and_tabs_and_wheel_scrolls() {
     let mut sim = Sim::new(opts());
     sim.send(Msg::Start);
     // 120x40: assistance panel on the right, items 3 rows each from row 2.
-    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 70, 9));
+    sim.input(mouse(MouseEventKind::Down(MouseButton::Left), 70, 9));
     assert_eq!(sim.app.selected(), 2);
-    sim.send(mouse(MouseEventKind::ScrollUp, 70, 9));
+    sim.input(mouse(MouseEventKind::ScrollUp, 70, 9));
     assert_eq!(sim.app.selected(), 1);
-    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 80, 0));
+    sim.input(mouse(MouseEventKind::Down(MouseButton::Left), 80, 0));
     assert_eq!(sim.app.tab, Tab::Checks);
     // Answer text starts at (1, 5): column 6 of its first line is "13".
-    sim.send(mouse(MouseEventKind::Down(MouseButton::Left), 6, 5));
+    sim.input(mouse(MouseEventKind::Down(MouseButton::Left), 6, 5));
     assert_eq!(sim.app.focus, crit::tui::state::Focus::Answer);
+    assert!(sim.app.answer()[sim.app.cursor..].starts_with("13 ="));
+}
+
+/// A click means what the given layout says was on screen there: the update
+/// hit-tests the layout it is handed and draws nothing itself.
+#[test]
+fn clicks_are_hit_tested_against_the_layout_handed_over() {
+    use crit::tui::drawn::{DrawnAnswer, DrawnList};
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut sim = Sim::new(opts());
+    sim.send(Msg::Start);
+    let areas = sim.app.areas();
+    let click = |column, row, drawn: &crit::tui::Drawn| {
+        let ev = MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        };
+        Msg::Mouse(ev, std::sync::Arc::new(drawn.clone()))
+    };
+    // A layout that put critique 3 on the panel's first rows.
+    let mut drawn = crit::tui::Drawn {
+        areas,
+        list: Some(DrawnList {
+            tab: Tab::Critiques,
+            items: vec![(2, areas.assist.y + 1..areas.assist.y + 4)],
+        }),
+        ..Default::default()
+    };
+    sim.send(click(areas.assist.x + 5, areas.assist.y + 2, &drawn));
+    assert_eq!(sim.app.selected(), 2);
+    // The same rows in a list of another tab mean nothing on this one.
+    drawn.list.as_mut().unwrap().tab = Tab::Checks;
+    sim.send(click(areas.assist.x + 5, areas.assist.y + 2, &drawn));
+    assert_eq!(sim.app.selected(), 2);
+    // An answer row drawn for another task is not this task's text.
+    let inner = crit::tui::layout::inner(areas.answer);
+    drawn.answer = Some(DrawnAnswer {
+        task: 1,
+        side_b: false,
+        area: inner,
+        rows: vec![0..29, 29..60],
+    });
+    sim.send(click(inner.x + 5, inner.y, &drawn));
+    assert_eq!(sim.app.focus, crit::tui::state::Focus::Answer);
+    assert_eq!(sim.app.cursor, 0, "stale layout: cursor stays");
+    drawn.answer.as_mut().unwrap().task = 0;
+    sim.send(click(inner.x + 5, inner.y, &drawn));
     assert!(sim.app.answer()[sim.app.cursor..].starts_with("13 ="));
 }
 
@@ -776,7 +829,7 @@ fn task_steps_are_rated_without_assistance() {
         crit::task::Span { start: 11, end: 17 },
     ]);
     let mut sim = Sim::with_tasks(opts(), vec![t]);
-    sim.hold = true;
+    sim.hold(true);
     let fx = sim.send(Msg::Start);
     assert!(
         !fx.iter().any(|f| matches!(
@@ -826,12 +879,7 @@ fn resume_restores_answer_scroll() {
     let scrolled = sim.app.answer_scroll;
     assert!(scrolled > 0);
     sim.send(Msg::Quit);
-    let mut again = Sim::with_tasks(opts(), vec![task("long", "Read this.", &long)]);
-    again.app = crit::tui::App::new(
-        opts(),
-        vec![task("long", "Read this.", &long)],
-        sim.log.clone(),
-    );
+    let mut again = sim.reopen(opts());
     again.send(Msg::Resize(120, 40));
     again.send(Msg::Start);
     assert_eq!(again.app.answer_scroll, scrolled);
@@ -849,7 +897,7 @@ fn jumping_away_drops_queued_prefetch_without_recording_failures() {
         },
         tasks,
     );
-    sim.hold = true;
+    sim.hold(true);
     sim.send(Msg::Start);
     // Tasks 0-1 queued; move on to task 4.
     sim.send_all([key('n'), key('n'), key('n'), key('n')]);

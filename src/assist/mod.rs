@@ -10,9 +10,12 @@ pub mod chat;
 pub mod engine;
 pub mod inject;
 pub mod model;
+pub mod options;
 pub mod prompt;
+pub mod remote;
 pub mod schema;
 pub mod scripted;
+pub mod tools;
 
 /// The kinds of assistance; each has a prompt template in `prompts/`.
 #[derive(
@@ -27,8 +30,12 @@ pub mod scripted;
     Serialize,
     Deserialize,
     clap::ValueEnum,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
 )]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Kind {
     Critique,
     Checks,
@@ -36,23 +43,29 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The kinds a model generates, in the order they are generated.
     pub const ALL: [Kind; 3] = [Kind::Critique, Kind::Checks, Kind::Decompose];
 
     pub fn name(self) -> &'static str {
-        match self {
-            Kind::Critique => "critique",
-            Kind::Checks => "checks",
-            Kind::Decompose => "decompose",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        Kind::ALL.into_iter().find(|k| k.name() == s)
+        self.into()
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Severity {
     Minor,
     Major,
@@ -72,8 +85,21 @@ pub struct Critique {
     pub span: Option<Span>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum CheckVerdict {
     Pass,
     Fail,
@@ -86,10 +112,25 @@ pub struct Check {
     pub method: String,
     pub assistant_verdict: CheckVerdict,
     pub evidence: String,
+    /// What the check is about in the answer (tool checks always set it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum StepKind {
     Step,
     Claim,
@@ -206,7 +247,13 @@ pub fn default_threads() -> i32 {
 /// Where a piece of assistance came from, recorded with it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
-    pub model: ModelInfo,
+    /// The local model file; absent for assistance from a server, which
+    /// does not say which file it serves (see `served`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelInfo>,
+    /// The server that wrote it, when it came from one (`--backend`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served: Option<Served>,
     pub template_name: String,
     pub template_sha256: String,
     pub prompt_sha256: String,
@@ -222,12 +269,74 @@ pub struct Provenance {
     pub gen_ms: u64,
 }
 
+/// Assistance from an OpenAI-compatible server: what identifies it beyond
+/// the fields every provenance has. For remote assistance `n_threads` is 0
+/// (not known) and `n_ctx` is the server's context per slot when it says,
+/// else 0; `prompt_sha256` hashes the request's messages as JSON (the server
+/// applies its own chat template).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Served {
+    /// Backend URL without credentials, query or fragment.
+    pub backend: String,
+    /// The model id the server answered with.
+    pub model: String,
+    /// The model name crit asked for (`--model-name`, else the server's first).
+    pub requested_model: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+    /// HTTP attempts it took (retries after 429/5xx add to it).
+    pub attempts: u32,
+    /// From sending the request to the first streamed token.
+    pub first_token_ms: u64,
+    /// Whether `prompt_ms`/`gen_ms` are the server's own timings (llama.cpp
+    /// reports them) rather than measured by crit over the network.
+    pub server_timings: bool,
+}
+
+impl Provenance {
+    /// What produced it: the model file's SHA-256 for local assistance, the
+    /// served model id for remote assistance (exports and audits group by it).
+    pub fn model_id(&self) -> &str {
+        match (&self.model, &self.served) {
+            (Some(m), _) => &m.sha256,
+            (None, Some(s)) => &s.model,
+            (None, None) => "",
+        }
+    }
+
+    /// Short name for display: the file name, or the served model id.
+    pub fn model_name(&self) -> &str {
+        match (&self.model, &self.served) {
+            (Some(m), _) => &m.file_name,
+            (None, Some(s)) => &s.model,
+            (None, None) => "",
+        }
+    }
+}
+
 /// Set when the answer did not fit the context and was cut.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Truncation {
     /// Bytes of the answer kept in the prompt.
     pub kept_bytes: usize,
     pub total_bytes: usize,
+}
+
+/// The seed of attempt `attempt` at `kind` on task `index`: distinct streams
+/// per task and kind, reproducible from the base seed; attempt 0 is what
+/// `crit generate` and the review UI use first, later attempts (a retry
+/// after a failure, `R` in review) move away from it.
+pub fn derive_seed(base: u32, index: usize, kind: Kind, attempt: u32) -> u32 {
+    let k = Kind::ALL.iter().position(|x| *x == kind).unwrap_or(0) as u32;
+    let first = base
+        .wrapping_add((index as u32).wrapping_mul(3))
+        .wrapping_add(k);
+    match attempt {
+        0 => first,
+        n => first.wrapping_add(0x9E37_79B9u32.wrapping_mul(n)),
+    }
 }
 
 /// A request for one kind of assistance on one task.
@@ -265,7 +374,7 @@ pub enum Event {
     },
     Done {
         id: u64,
-        assistance: Box<Assistance>,
+        assistance: Arc<Assistance>,
     },
     Failed {
         id: u64,
@@ -300,4 +409,48 @@ pub trait Assistant: Send {
     fn cancel(&self, id: u64);
     /// Short description for status lines, e.g. the model file name.
     fn name(&self) -> String;
+    /// Requests worth keeping in flight at once (a server's slots); the
+    /// local engine serves one at a time.
+    fn concurrency(&self) -> usize {
+        1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_provenance_reads_with_its_model_and_remote_leaves_it_out() {
+        let old = r#"{"model":{"file_name":"m.gguf","size":5,"sha256":"ab"},
+            "template_name":"critique","template_sha256":"t","prompt_sha256":"p",
+            "sampler":{"temperature":0.3,"top_k":40,"top_p":0.9,"min_p":0.05,
+              "repeat_penalty":1.15,"repeat_last_n":64,"grammar":true},
+            "seed":1,"n_ctx":4096,"n_threads":2,"max_tokens":512,"crit_version":"0.1.0",
+            "prompt_tokens":10,"gen_tokens":5,"prompt_ms":1,"gen_ms":2}"#;
+        let mut p: Provenance = serde_json::from_str(old).unwrap();
+        assert_eq!(p.model.as_ref().unwrap().file_name, "m.gguf");
+        assert!(p.served.is_none());
+        assert_eq!((p.model_id(), p.model_name()), ("ab", "m.gguf"));
+        let local = serde_json::to_value(&p).unwrap();
+        assert!(local.get("served").is_none(), "local logs keep their shape");
+
+        p.model = None;
+        p.served = Some(Served {
+            backend: "http://h/v1".into(),
+            model: "qwen".into(),
+            requested_model: "qwen".into(),
+            system_fingerprint: None,
+            finish_reason: Some("stop".into()),
+            attempts: 1,
+            first_token_ms: 3,
+            server_timings: false,
+        });
+        let v = serde_json::to_value(&p).unwrap();
+        assert!(v.get("model").is_none(), "absent, not faked");
+        assert_eq!(v["served"]["model"], "qwen");
+        assert_eq!(p.model_id(), "qwen");
+        let back: Provenance = serde_json::from_value(v).unwrap();
+        assert_eq!(back, p);
+    }
 }

@@ -158,7 +158,7 @@ fn clear_spans(output: &mut Output) {
     match output {
         Output::Critique { critiques } => critiques.iter_mut().for_each(|c| c.span = None),
         Output::Decompose { steps } => steps.iter_mut().for_each(|s| s.span = None),
-        Output::Checks { .. } => {}
+        Output::Checks { checks } => checks.iter_mut().for_each(|c| c.span = None),
     }
 }
 

@@ -156,18 +156,19 @@ fn stream_one(
     };
     send(Event::Done {
         id: req.id,
-        assistance: Box::new(assistance),
+        assistance: Arc::new(assistance),
     })
 }
 
 /// Fixed provenance: the scripted backend stands in for a model file.
 pub fn provenance(req: &Request, gen_tokens: u32) -> Provenance {
     Provenance {
-        model: ModelInfo {
+        model: Some(ModelInfo {
             file_name: "scripted".into(),
             size: 0,
             sha256: "0".repeat(64),
-        },
+        }),
+        served: None,
         template_name: req.kind.name().into(),
         template_sha256: "0".repeat(64),
         prompt_sha256: crate::hash::sha256_hex(req.task.answer.as_bytes()),
@@ -250,6 +251,7 @@ fn default_checks() -> Vec<Check> {
         method: m.into(),
         assistant_verdict: v,
         evidence: e.into(),
+        span: None,
     };
     vec![
         check(

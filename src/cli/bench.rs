@@ -225,7 +225,7 @@ fn run_task(b: &mut Bench, task: &Arc<Task>, seed: u32, id: &mut u64) -> anyhow:
                 }
             }
             Event::Done { assistance, .. } => {
-                req.provenance = Some(assistance.provenance);
+                req.provenance = Some(assistance.provenance.clone());
                 open -= 1;
             }
             Event::Failed { error, .. } => {

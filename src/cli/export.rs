@@ -2,7 +2,7 @@
 
 use super::{BadInput, Ctx};
 use crate::labels::{
-    self, ExportFormat, ExportOptions, Filters, LabelKind, Manifest, Resolve, Sink,
+    self, ExportFormat, ExportOptions, Filters, LabelKind, Manifest, MetaMode, Resolve, Sink,
 };
 use std::path::PathBuf;
 
@@ -21,12 +21,23 @@ pub struct Args {
     /// Manifest path (default: next to --output; none for stdout).
     #[arg(long)]
     pub manifest: Option<PathBuf>,
-    /// Leave out the per-record `meta` object.
+    /// Where each record's provenance goes: a `meta` key in every record,
+    /// FILE.meta.jsonl beside the output (one line per record), or nowhere.
+    /// Default: sidecar for openai-sft/openai-dpo (their validator rejects
+    /// extra keys), inline for the rest.
+    #[arg(long, value_enum, conflicts_with = "no_meta")]
+    pub meta: Option<MetaMode>,
+    /// Same as --meta none.
     #[arg(long)]
     pub no_meta: bool,
-    /// trl-preference: prompt/chosen/rejected as lists of messages.
+    /// trl-preference, trl-kto, reward: prompt and replies as lists of
+    /// {role, content} messages instead of plain text.
     #[arg(long)]
     pub conversational: bool,
+    /// Join two adjacent turns of one role (chat templates that require
+    /// alternating roles reject them); they are counted either way.
+    #[arg(long)]
+    pub merge_consecutive: bool,
     /// reward: map the 1-7 score to 0-1.
     #[arg(long)]
     pub normalize: bool,
@@ -37,8 +48,8 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub min_confidence: Option<u8>,
     /// Only tasks seen under this protocol arm.
-    #[arg(long)]
-    pub arm: Option<String>,
+    #[arg(long, value_enum)]
+    pub arm: Option<crate::session::event::Protocol>,
     /// Only labels recorded at or after this RFC 3339 time.
     #[arg(long)]
     pub since: Option<String>,
@@ -60,30 +71,58 @@ impl Args {
             filters: Filters {
                 evaluators: self.evaluator.clone(),
                 min_confidence: self.min_confidence,
-                arm: self.arm.clone(),
+                arm: self.arm,
                 since: self.since.clone(),
                 until: self.until.clone(),
                 kinds: self.kinds.clone(),
             },
             resolve: self.resolve,
-            no_meta: self.no_meta,
+            meta: self.meta_mode(),
             conversational: self.conversational,
             normalize: self.normalize,
+            merge_consecutive: self.merge_consecutive,
         }
+    }
+
+    /// The asked-for mode; a default sidecar has nowhere to go on stdout.
+    fn meta_mode(&self) -> MetaMode {
+        if self.no_meta {
+            return MetaMode::None;
+        }
+        match (self.meta, MetaMode::default_for(self.format)) {
+            (Some(m), _) => m,
+            (None, MetaMode::Sidecar) if self.output.is_none() => MetaMode::None,
+            (None, d) => d,
+        }
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        if self.conversational && !self.format.has_plain_text() {
+            return Err(BadInput::from_err(
+                "--conversational applies to --format trl-preference, trl-kto and reward",
+            ));
+        }
+        if self.normalize && self.format != ExportFormat::Reward {
+            return Err(BadInput::from_err("--normalize applies to --format reward"));
+        }
+        if self.merge_consecutive && !self.format.is_dialogue() {
+            return Err(BadInput::from_err(format!(
+                "--merge-consecutive applies to dialogue formats, not {}",
+                self.format.name()
+            )));
+        }
+        Ok(())
     }
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    args.check()?;
     let opts = args.options();
-    if args.conversational && args.format != ExportFormat::TrlPreference {
-        return Err(BadInput::from_err(
-            "--conversational applies to --format trl-preference",
-        ));
-    }
-    if args.normalize && args.format != ExportFormat::Reward {
-        return Err(BadInput::from_err("--normalize applies to --format reward"));
-    }
-    let dirs: Vec<PathBuf> = args.sessions.iter().map(|s| ctx.session_dir(s)).collect();
+    let dirs: Vec<PathBuf> = args
+        .sessions
+        .iter()
+        .map(|s| ctx.session_dir(s))
+        .collect::<anyhow::Result<_>>()?;
     let mut sink = match &args.output {
         Some(path) => {
             labels::stop_on_signals()?;
@@ -132,7 +171,7 @@ fn summary(m: &Manifest) -> String {
     format!(
         "exported {} {} record(s) from {} session(s); {} task(s) without the label, {} label(s) skipped, {} conflict(s), {} tie(s){}",
         c.records,
-        m.format,
+        m.format.name(),
         m.sessions.len(),
         c.tasks_without_label,
         skipped,

@@ -1,14 +1,15 @@
 //! `crit generate`: assistance for every task, recorded in a session.
 //! Resumable: tasks whose kinds are already recorded are skipped.
 
-use super::Ctx;
-use crate::assist::{self, Assistant, EngineSettings, Kind, Request};
-use crate::session::{fold, Body, Session};
-use crate::task::{self, Format, Task};
-use anyhow::Context as _;
+use super::{Ctx, Interrupted};
+use crate::assist::options::EngineArgs;
+use crate::assist::{self, Assistant, Kind, Request};
+use crate::session::work::{self, Need};
+use crate::session::{Body, Session};
+use crate::task::{self, Format};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Debug, clap::Args)]
@@ -36,100 +37,6 @@ pub struct Args {
     pub engine: EngineArgs,
 }
 
-/// Model and engine options shared by generate, review and bench.
-#[derive(Debug, Clone, clap::Args)]
-pub struct EngineArgs {
-    /// GGUF model file [env: CRIT_MODEL] [default: SmolLM2-135M-Instruct in the cache]
-    #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// Base seed; each task and kind derives its own from it.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u32,
-    /// Threads for llama.cpp [default: the machine's cores]
-    #[arg(long)]
-    pub threads: Option<i32>,
-    /// Context size in tokens.
-    #[arg(long)]
-    pub ctx_size: Option<u32>,
-    /// Maximum tokens generated per request.
-    #[arg(long)]
-    pub max_tokens: Option<u32>,
-    /// Directory of prompt templates [env: CRIT_PROMPTS] [default: built in]
-    #[arg(long)]
-    pub prompts: Option<PathBuf>,
-    /// Sampling temperature [default: 0.3]
-    #[arg(long)]
-    pub temperature: Option<f32>,
-    /// Top-k sampling [default: 40]
-    #[arg(long)]
-    pub top_k: Option<i32>,
-    /// Top-p (nucleus) sampling [default: 0.9]
-    #[arg(long)]
-    pub top_p: Option<f32>,
-    /// Min-p sampling [default: 0.05]
-    #[arg(long)]
-    pub min_p: Option<f32>,
-    /// Repetition penalty; 1.0 turns it off [default: 1.15]
-    #[arg(long)]
-    pub repeat_penalty: Option<f32>,
-}
-
-impl EngineArgs {
-    pub fn settings(&self, ctx: &Ctx) -> EngineSettings {
-        let mut s = EngineSettings::default();
-        if let Some(t) = self.threads.or(ctx.config.threads) {
-            s.n_threads = t.max(1);
-        }
-        if let Some(n) = self.ctx_size.or(ctx.config.n_ctx) {
-            s.n_ctx = n;
-        }
-        if let Some(n) = self.max_tokens.or(ctx.config.max_tokens) {
-            s.max_tokens = n;
-        }
-        self.apply_sampler(&mut s.sampler, &ctx.config.sampler);
-        s
-    }
-
-    /// Flags override the config file's `[sampler]`, which overrides the defaults.
-    fn apply_sampler(&self, s: &mut assist::SamplerSettings, cfg: &crate::config::SamplerConfig) {
-        if let Some(v) = self.temperature.or(cfg.temperature) {
-            s.temperature = v;
-        }
-        if let Some(v) = self.top_k.or(cfg.top_k) {
-            s.top_k = v;
-        }
-        if let Some(v) = self.top_p.or(cfg.top_p) {
-            s.top_p = v;
-        }
-        if let Some(v) = self.min_p.or(cfg.min_p) {
-            s.min_p = v;
-        }
-        if let Some(v) = self.repeat_penalty.or(cfg.repeat_penalty) {
-            s.repeat_penalty = v;
-        }
-    }
-
-    /// Resolve the model and start the engine thread.
-    pub fn start_engine(
-        &self,
-        ctx: &Ctx,
-        events: assist::EventSender,
-    ) -> anyhow::Result<assist::engine::Engine> {
-        let model = assist::model::resolve(self.model.as_deref(), ctx.config.model.as_deref())?;
-        let prompts = assist::prompt::Prompts::load(self.prompts.as_deref())?;
-        let engine = assist::engine::Engine::start(&model, self.settings(ctx), prompts, events)
-            .with_context(|| format!("loading model {}", model.display()))?;
-        Ok(engine)
-    }
-}
-
-/// Seed for one task and kind: distinct streams, reproducible from the base.
-pub fn derive_seed(base: u32, task_index: usize, kind: Kind) -> u32 {
-    let k = Kind::ALL.iter().position(|x| *x == kind).unwrap_or(0) as u32;
-    base.wrapping_add((task_index as u32).wrapping_mul(3))
-        .wrapping_add(k)
-}
-
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let loaded = task::load(&args.tasks, args.format, args.skip_invalid)?;
     report_skipped(&loaded.skipped);
@@ -140,22 +47,25 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         )));
     }
     let format = loaded.format.unwrap_or(Format::Native);
-    let dir = ctx.session_dir(&args.session);
+    let dir = ctx.session_dir(&args.session)?;
+    args.engine.check(&ctx.config)?;
     let mut session = Session::create_or_open(
         &dir,
         &loaded.tasks,
         &args.tasks.display().to_string(),
-        format.name(),
+        format.into(),
     )?;
-    let work = pending_work(&session, &args.kinds);
+    super::warn_recovered(&session);
+    let jobs = pending_jobs(&session, &args.kinds, args.engine.seed);
+    let tasks_left = count_tasks(&jobs);
     eprintln!(
         "session {}: {} tasks, {} already done, {} to generate",
         dir.display(),
         session.tasks().len(),
-        session.tasks().len() - work.len(),
-        work.len()
+        session.tasks().len() - tasks_left,
+        tasks_left
     );
-    if work.is_empty() {
+    if jobs.is_empty() {
         return Ok(());
     }
     session.append_durable(Body::Opened {
@@ -166,13 +76,17 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         guidelines_sha256: None,
     })?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let engine = args.engine.start_engine(ctx, tx)?;
+    let (engine, _name) = args.engine.start_assistant(&ctx.config, tx)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(drive(&mut session, &engine, rx, work, args.engine.seed));
+    let outcome = runtime.block_on(drive(&mut session, engine.as_ref(), rx, jobs));
     session.sync()?;
     let stats = outcome?;
+    report(&stats)
+}
+
+fn report(stats: &Stats) -> anyhow::Result<()> {
     eprintln!(
         "{} tasks, {} assistance recorded, {} failed, {:.1} tokens/s{}",
         stats.tasks_done,
@@ -186,7 +100,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         }
     );
     if stats.interrupted {
-        std::process::exit(130);
+        return Err(Interrupted.into());
+    }
+    if stats.failed > 0 {
+        anyhow::bail!(
+            "{} of {} requests failed (recorded in the session; run again to retry them with other seeds)",
+            stats.failed,
+            stats.recorded + stats.failed
+        );
     }
     Ok(())
 }
@@ -201,22 +122,31 @@ fn report_skipped(skipped: &[task::LineError]) {
     }
 }
 
-/// (task index, kinds still missing) for each task with something to do.
-fn pending_work(session: &Session, kinds: &[Kind]) -> Vec<(usize, Vec<Kind>)> {
-    let state = fold(session.tasks(), session.events());
-    state
-        .states
-        .iter()
-        .enumerate()
-        .filter_map(|(i, ts)| {
-            let missing: Vec<Kind> = kinds
-                .iter()
-                .copied()
-                .filter(|k| ts.current(*k).is_none())
-                .collect();
-            (!missing.is_empty()).then_some((i, missing))
-        })
-        .collect()
+/// One request to make: task `index` needs `need`.
+#[derive(Debug, Clone, Copy)]
+struct Job {
+    index: usize,
+    need: Need,
+    seed: u32,
+}
+
+/// What the session still lacks, task by task, in the order it is made.
+fn pending_jobs(session: &Session, kinds: &[Kind], base_seed: u32) -> Vec<Job> {
+    let replay = session.replay();
+    let mut jobs = Vec::new();
+    for (index, (task, state)) in replay.tasks().iter().zip(replay.states()).enumerate() {
+        for need in work::missing(task, state, kinds) {
+            let seed = need.seed(base_seed, index);
+            jobs.push(Job { index, need, seed });
+        }
+    }
+    jobs
+}
+
+fn count_tasks(jobs: &[Job]) -> usize {
+    let mut tasks: Vec<usize> = jobs.iter().map(|j| j.index).collect();
+    tasks.dedup();
+    tasks.len()
 }
 
 #[derive(Debug, Default)]
@@ -251,129 +181,163 @@ fn progress_bar(len: usize) -> ProgressBar {
     bar
 }
 
-/// Submit one request at a time and record each result as it arrives;
-/// Ctrl-C or SIGTERM cancels the running request and stops.
+/// Requests in flight, and finished ones waiting for their turn: results
+/// are recorded in job order whatever order they finish in.
+#[derive(Default)]
+struct Queue {
+    /// (request id, position in the job list)
+    in_flight: VecDeque<(u64, usize)>,
+    finished: HashMap<u64, Option<Body>>,
+    next_job: usize,
+    next_id: u64,
+}
+
+/// Keep up to the assistant's concurrency in flight and record each result
+/// in order as it lands; Ctrl-C or SIGTERM cancels what is in flight and
+/// stops (finished work stays recorded).
 async fn drive(
     session: &mut Session,
     engine: &dyn Assistant,
     mut rx: assist::EventReceiver,
-    work: Vec<(usize, Vec<Kind>)>,
-    base_seed: u32,
+    jobs: Vec<Job>,
 ) -> anyhow::Result<Stats> {
-    let mut stats = Stats::default();
-    let bar = progress_bar(work.len());
     use tokio::signal::unix::{signal, SignalKind};
+    let mut stats = Stats::default();
+    let bar = progress_bar(count_tasks(&jobs));
     // Listeners are made once so a signal between requests is not missed.
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
-    let mut next_id = 1u64;
-    'tasks: for (index, kinds) in work {
-        let task: Arc<Task> = Arc::new(session.tasks()[index].clone());
-        for kind in kinds {
-            let id = next_id;
-            next_id += 1;
-            engine.submit(Request {
-                id,
-                task: task.clone(),
-                kind,
-                seed: derive_seed(base_seed, index, kind),
-            });
-            let started = Instant::now();
-            let mut tokens = 0u64;
-            loop {
-                let event = tokio::select! {
-                    ev = rx.recv() => ev,
-                    _ = sigint.recv() => { engine.cancel(id); stats.interrupted = true; continue; }
-                    _ = sigterm.recv() => { engine.cancel(id); stats.interrupted = true; continue; }
-                };
-                let Some(event) = event else {
-                    anyhow::bail!(
-                        "the engine stopped unexpectedly (see the log in {})",
-                        crate::paths::log_dir().display()
-                    );
-                };
-                match event {
-                    assist::Event::Token { .. } => {
-                        tokens += 1;
-                        let secs = started.elapsed().as_secs_f64().max(1e-3);
-                        bar.set_message(format!(
-                            "{} {}: {:.0} tok/s",
-                            task.id,
-                            kind.name(),
-                            tokens as f64 / secs
-                        ));
-                    }
-                    assist::Event::Started { .. } => {}
-                    assist::Event::Done { assistance, .. } => {
-                        stats.tokens += assistance.provenance.gen_tokens as u64;
-                        stats.gen_ms += assistance.provenance.gen_ms;
-                        session.append(Body::Assistance {
-                            task: task.id.clone(),
-                            kind,
-                            assistance,
-                        })?;
-                        stats.recorded += 1;
-                        break;
-                    }
-                    assist::Event::Failed { error, .. } => {
-                        session.append(Body::AssistanceFailed {
-                            task: task.id.clone(),
-                            kind,
-                            error: error.clone(),
-                        })?;
-                        bar.println(format!(
-                            "{} {}: {}",
-                            crate::sanitize::sanitize_line(&task.id),
-                            kind.name(),
-                            crate::sanitize::sanitize_line(&error)
-                        ));
-                        stats.failed += 1;
-                        break;
-                    }
-                    assist::Event::Cancelled { .. } => break 'tasks,
-                }
+    let mut q = Queue::default();
+    let mut started = Instant::now();
+    let mut tokens = 0u64;
+    loop {
+        if !stats.interrupted {
+            submit_more(session, engine, &jobs, &mut q);
+        }
+        if q.in_flight.is_empty() {
+            break;
+        }
+        let event = tokio::select! {
+            ev = rx.recv() => ev,
+            _ = sigint.recv() => { interrupt(engine, &q, &mut stats); continue; }
+            _ = sigterm.recv() => { interrupt(engine, &q, &mut stats); continue; }
+        };
+        let Some(event) = event else {
+            anyhow::bail!(
+                "the engine stopped unexpectedly (see the log in {})",
+                crate::paths::log_dir().display()
+            );
+        };
+        let id = event.id();
+        let Some(job) = q
+            .in_flight
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, p)| jobs[*p])
+        else {
+            continue;
+        };
+        match &event {
+            assist::Event::Started { .. } => {
+                started = Instant::now();
+                tokens = 0;
             }
-            if stats.interrupted {
-                break 'tasks;
+            assist::Event::Token { .. } => {
+                tokens += 1;
+                let secs = started.elapsed().as_secs_f64().max(1e-3);
+                let task = &session.tasks()[job.index].id;
+                bar.set_message(format!(
+                    "{task} {}: {:.0} tok/s",
+                    job.need.kind,
+                    tokens as f64 / secs
+                ));
+            }
+            _ => {
+                let task = session.tasks()[job.index].id.clone();
+                // A cancellation here is our own (interrupted): not a fact
+                // about the task, so nothing is recorded.
+                let body = match event {
+                    assist::Event::Cancelled { .. } => None,
+                    ev => work::outcome(&task, job.need.kind, job.seed, &ev),
+                };
+                q.finished.insert(id, body);
+                record_finished(session, &jobs, &mut q, &mut stats, &bar)?;
             }
         }
-        session.sync()?;
-        stats.tasks_done += 1;
-        bar.inc(1);
     }
     bar.finish_and_clear();
     Ok(stats)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Wrap {
-        #[command(flatten)]
-        engine: EngineArgs,
+fn submit_more(session: &Session, engine: &dyn Assistant, jobs: &[Job], q: &mut Queue) {
+    while q.in_flight.len() < engine.concurrency().max(1) && q.next_job < jobs.len() {
+        let job = jobs[q.next_job];
+        q.next_job += 1;
+        q.next_id += 1;
+        engine.submit(Request {
+            id: q.next_id,
+            task: session.tasks()[job.index].clone(),
+            kind: job.need.kind,
+            seed: job.seed,
+        });
+        q.in_flight.push_back((q.next_id, q.next_job - 1));
     }
+}
 
-    #[test]
-    fn sampler_flags_override_config_which_overrides_defaults() {
-        let config: crate::config::Config =
-            toml::from_str("[sampler]\ntemperature = 0.7\ntop_k = 20\nrepeat_penalty = 1.3\n")
-                .unwrap();
-        let ctx = Ctx {
-            config,
-            config_path: "c.toml".into(),
-            sessions_dir: "s".into(),
+fn interrupt(engine: &dyn Assistant, q: &Queue, stats: &mut Stats) {
+    stats.interrupted = true;
+    for (id, _) in &q.in_flight {
+        engine.cancel(*id);
+    }
+}
+
+/// Append the finished results at the head of the queue, in job order.
+fn record_finished(
+    session: &mut Session,
+    jobs: &[Job],
+    q: &mut Queue,
+    stats: &mut Stats,
+    bar: &ProgressBar,
+) -> anyhow::Result<()> {
+    while let Some(&(id, pos)) = q.in_flight.front() {
+        let Some(body) = q.finished.remove(&id) else {
+            break;
         };
-        let args = Wrap::parse_from(["x", "--temperature", "0.1", "--top-p", "0.5"]).engine;
-        let s = args.settings(&ctx).sampler;
-        let d = assist::SamplerSettings::default();
-        assert_eq!(s.temperature, 0.1, "flag wins");
-        assert_eq!(s.top_k, 20, "config wins over default");
-        assert_eq!(s.repeat_penalty, 1.3);
-        assert_eq!(s.top_p, 0.5);
-        assert_eq!(s.min_p, d.min_p, "default kept");
-        assert!(s.grammar, "output is always grammar-constrained");
+        q.in_flight.pop_front();
+        let recorded = body.is_some();
+        match body {
+            Some(body @ Body::Assistance { .. }) => {
+                if let Body::Assistance { assistance, .. } = &body {
+                    stats.tokens += assistance.provenance.gen_tokens as u64;
+                    stats.gen_ms += assistance.provenance.gen_ms;
+                }
+                session.append(body)?;
+                stats.recorded += 1;
+            }
+            Some(body) => {
+                if let Body::AssistanceFailed {
+                    task, kind, error, ..
+                } = &body
+                {
+                    bar.println(format!(
+                        "{} {kind}: {}",
+                        crate::sanitize::sanitize_line(task),
+                        crate::sanitize::sanitize_line(error)
+                    ));
+                }
+                session.append(body)?;
+                stats.failed += 1;
+            }
+            None => {}
+        }
+        let last_of_task = jobs
+            .get(pos + 1)
+            .is_none_or(|next| next.index != jobs[pos].index);
+        if last_of_task && recorded {
+            session.sync()?;
+            stats.tasks_done += 1;
+            bar.inc(1);
+        }
     }
+    Ok(())
 }

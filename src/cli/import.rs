@@ -22,13 +22,18 @@ pub struct Args {
     /// nothing when any line is bad.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Record the path the file was imported from in every label's source
+    /// (by default only its name and SHA-256).
+    #[arg(long)]
+    pub keep_path: bool,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
-    let dir = ctx.session_dir(&args.session);
+    let dir = ctx.session_dir(&args.session)?;
     let opts = ImportOptions {
         evaluator: args.evaluator.as_deref(),
         skip_invalid: args.skip_invalid,
+        keep_path: args.keep_path,
     };
     let r = import(&args.file, args.format, &dir, opts).map_err(super::export::map_err)?;
     for e in &r.skipped {

@@ -4,12 +4,16 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+pub mod assign;
+pub mod audit;
 pub mod bench;
 pub mod export;
+pub mod fsck;
 pub mod generate;
 pub mod import;
 pub mod logging;
 pub mod model;
+pub mod plant;
 pub mod review;
 pub mod sessions;
 pub mod show;
@@ -46,6 +50,14 @@ pub enum Command {
     Export(export::Args),
     /// Import existing human labels (PRM800K, HH-RLHF, MT-Bench, crit exports).
     Import(import::Args),
+    /// Plant flaws: tampered copies of tasks whose answers are known good.
+    Plant(plant::Args),
+    /// Check a session's log line by line; --repair moves bad lines aside.
+    Fsck(fsck::Args),
+    /// Split tasks into one session per evaluator (study design with overlap, arms, QC items).
+    Assign(assign::Args),
+    /// Audit sessions: critique precision, missed flaws, agreement, effect of assistance.
+    Audit(audit::Args),
 }
 
 /// Shared context for subcommands: config and resolved directories.
@@ -77,15 +89,39 @@ impl Ctx {
         })
     }
 
-    /// A session argument is a path if it names an existing directory or
-    /// contains a separator, else a name under the sessions dir.
-    pub fn session_dir(&self, name_or_path: &str) -> PathBuf {
-        let p = PathBuf::from(name_or_path);
-        if p.is_dir() || name_or_path.contains(std::path::MAIN_SEPARATOR) {
-            p
-        } else {
-            self.sessions_dir.join(name_or_path)
+    /// A session argument is a path when it contains a `/` (`./mine`,
+    /// `/data/s1`), else a name under the sessions directory: a directory
+    /// of that name in the current directory is never taken by accident.
+    pub fn session_dir(&self, name_or_path: &str) -> anyhow::Result<PathBuf> {
+        if name_or_path.contains('/') {
+            return Ok(PathBuf::from(name_or_path));
         }
+        check_session_name(name_or_path).map_err(BadInput::from_err)?;
+        Ok(self.sessions_dir.join(name_or_path))
+    }
+}
+
+/// A session name is one plain path component.
+fn check_session_name(name: &str) -> Result<(), String> {
+    let shown = crate::sanitize::sanitize_line(name);
+    if name.is_empty() || name == "." || name == ".." {
+        return Err(format!("{shown:?} is not a session name"));
+    }
+    if name.chars().any(|c| c.is_control() || c == '\\') {
+        return Err(format!(
+            "session name {shown:?} contains a control character or a backslash; use letters, digits, '-', '_' or '.'"
+        ));
+    }
+    Ok(())
+}
+
+/// Tell the user when opening a session cut off a torn last line.
+pub fn warn_recovered(session: &crate::session::Session) {
+    if let Some(torn) = session.recovered() {
+        eprintln!(
+            "warning: {}: last line was incomplete ({torn} bytes, a write was interrupted); it was removed, everything before it is kept",
+            session.dir().join(crate::session::EVENTS_FILE).display()
+        );
     }
 }
 
@@ -100,8 +136,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Review(args) => review::run(args, &ctx),
         Command::Export(args) => export::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
+        Command::Plant(args) => plant::run(args, &ctx),
+        Command::Fsck(args) => fsck::run(args, &ctx),
+        Command::Assign(args) => assign::run(args, &ctx),
+        Command::Audit(args) => audit::run(args, &ctx),
     }
 }
+
+/// The user stopped the command (Ctrl-C, SIGTERM): exit code 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted: finished work is kept; run again to resume")]
+pub struct Interrupted;
 
 /// Marks an error as the user's input being wrong (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -119,19 +164,27 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     use crate::session::SessionError;
     use crate::task::TaskError;
     for cause in err.chain() {
+        if cause.downcast_ref::<Interrupted>().is_some() {
+            return 130;
+        }
         if cause.downcast_ref::<BadInput>().is_some() {
             return 2;
         }
         if let Some(e) = cause.downcast_ref::<TaskError>() {
             return match e {
-                TaskError::Io { .. } => 1,
+                TaskError::Io { .. } => 1, // the file exists but failed to read
                 _ => 2,
             };
+        }
+        if let Some(crate::assist::options::StartError::BadOption(_)) = cause.downcast_ref() {
+            return 2;
         }
         if let Some(e) = cause.downcast_ref::<SessionError>() {
             return match e {
                 SessionError::Corrupt { .. }
                 | SessionError::Mismatch { .. }
+                | SessionError::Headless(_)
+                | SessionError::NotASession(_)
                 | SessionError::NotFound(_) => 2,
                 _ => 1,
             };

@@ -3,9 +3,11 @@
 //! are set up; every judgement is appended to the session as it is made.
 
 use super::{BadInput, Ctx};
+use crate::assist::options::EngineArgs;
 use crate::assist::{Assistant, EventSender};
-use crate::session::{Body, Session, SessionData};
-use crate::tui::{driver, terminal, App, Driver, Keymap, Options, Protocol};
+use crate::session::event::{Protocol, ProtocolSpec};
+use crate::session::{Body, Replay, Session};
+use crate::tui::{driver, terminal, App, Driver, Keymap, Options};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
@@ -24,12 +26,12 @@ pub struct Args {
     /// Who is evaluating (recorded) [default: config, then $USER].
     #[arg(long)]
     pub evaluator: Option<String>,
-    /// assisted | blind-first | unassisted.
-    #[arg(long, default_value = "assisted")]
-    pub protocol: String,
+    /// How assistance is shown.
+    #[arg(long, value_enum, default_value = "assisted")]
+    pub protocol: Protocol,
     /// Randomize the protocol per task among these arms, e.g. assisted,blind-first.
-    #[arg(long, value_delimiter = ',')]
-    pub arms: Vec<String>,
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub arms: Vec<Protocol>,
     /// Seed for drawing arms.
     #[arg(long, default_value_t = 0)]
     pub arm_seed: u64,
@@ -43,42 +45,22 @@ pub struct Args {
     #[arg(long)]
     pub prefetch: Option<usize>,
     #[command(flatten)]
-    pub engine: super::generate::EngineArgs,
+    pub engine: EngineArgs,
     /// Use the scripted assistant (fixed, model-free output) for demos and tests.
     #[arg(long, hide = true)]
     pub scripted: bool,
 }
 
-/// Validated protocol settings.
-struct Protocols {
-    protocol: Protocol,
-    arms: Vec<Protocol>,
-    label: String,
-}
-
-fn parse_protocols(args: &Args) -> anyhow::Result<Protocols> {
-    let bad = |s: &str| {
-        BadInput::from_err(format!(
-            "unknown protocol {s:?}: use assisted, blind-first or unassisted"
-        ))
-    };
-    let protocol = Protocol::parse(&args.protocol).ok_or_else(|| bad(&args.protocol))?;
-    let arms = args
-        .arms
-        .iter()
-        .map(|a| Protocol::parse(a).ok_or_else(|| bad(a)))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let label = if arms.is_empty() {
-        protocol.name().to_string()
+/// The protocol to record and follow: arms when given, else the one.
+fn protocol_spec(args: &Args) -> ProtocolSpec {
+    if args.arms.is_empty() {
+        ProtocolSpec::Fixed(args.protocol)
     } else {
-        let names: Vec<&str> = arms.iter().map(|a| a.name()).collect();
-        format!("arms:{};seed={}", names.join(","), args.arm_seed)
-    };
-    Ok(Protocols {
-        protocol,
-        arms,
-        label,
-    })
+        ProtocolSpec::Arms {
+            arms: args.arms.clone(),
+            seed: args.arm_seed,
+        }
+    }
 }
 
 fn evaluator(args: &Args, ctx: &Ctx) -> String {
@@ -92,8 +74,10 @@ fn evaluator(args: &Args, ctx: &Ctx) -> String {
 /// TARGET names a session if it (or the name under the sessions dir) has an
 /// events file; otherwise it is a task file.
 fn session_target(args: &Args, ctx: &Ctx) -> Option<PathBuf> {
-    let dir = ctx.session_dir(&args.target);
-    dir.join("events.jsonl").is_file().then_some(dir)
+    let dir = ctx.session_dir(&args.target).ok()?;
+    dir.join(crate::session::EVENTS_FILE)
+        .is_file()
+        .then_some(dir)
 }
 
 fn open_session(args: &Args, ctx: &Ctx) -> anyhow::Result<Session> {
@@ -104,7 +88,7 @@ fn open_session(args: &Args, ctx: &Ctx) -> anyhow::Result<Session> {
     if !path.is_file() {
         return Err(BadInput::from_err(format!(
             "{}: no such task file or session (`crit sessions` lists sessions)",
-            args.target
+            crate::sanitize::sanitize_line(&args.target)
         )));
     }
     let loaded = crate::task::load(path, args.format, false)?;
@@ -112,21 +96,22 @@ fn open_session(args: &Args, ctx: &Ctx) -> anyhow::Result<Session> {
         path.file_stem()
             .map_or("review".into(), |s| s.to_string_lossy().into_owned())
     });
-    let format = loaded.format.map_or("native", |f| f.name());
+    let format = loaded.format.unwrap_or(crate::task::Format::Native);
     let source = path.display().to_string();
     Ok(Session::create_or_open(
-        &ctx.session_dir(&name),
+        &ctx.session_dir(&name)?,
         &loaded.tasks,
         &source,
-        format,
+        format.into(),
     )?)
 }
 
-fn read_only_data(args: &Args, ctx: &Ctx) -> anyhow::Result<SessionData> {
-    let dir = session_target(args, ctx)
-        .or_else(|| args.session.as_ref().map(|s| ctx.session_dir(s)))
-        .unwrap_or_else(|| ctx.session_dir(&args.target));
-    Ok(SessionData::read(&dir)?)
+fn read_only_replay(args: &Args, ctx: &Ctx) -> anyhow::Result<Replay> {
+    let dir = match session_target(args, ctx) {
+        Some(dir) => dir,
+        None => ctx.session_dir(args.session.as_deref().unwrap_or(&args.target))?,
+    };
+    Ok(Replay::read(&dir)?)
 }
 
 /// The assistant, or why there is none (shown in the UI).
@@ -145,13 +130,11 @@ fn assistant(
         let a = crate::assist::scripted::Scripted::new(tx);
         return (Some(Box::new(a)), None, "scripted".into());
     }
-    // A missing model or a failed load leaves the UI working for manual
-    // review; the reason is shown in the status line and assistance panel.
-    match args.engine.start_engine(ctx, tx) {
-        Ok(engine) => {
-            let name = engine.model_info().file_name.clone();
-            (Some(Box::new(engine)), None, name)
-        }
+    // A missing model, a failed load or an unreachable server leaves the UI
+    // working for manual review; the reason is shown in the status line and
+    // assistance panel.
+    match args.engine.start_assistant(&ctx.config, tx) {
+        Ok((assistant, name)) => (Some(assistant), None, name),
         Err(e) => (None, Some(format!("{e:#}")), "no model".into()),
     }
 }
@@ -167,37 +150,37 @@ fn read_guidelines(args: &Args) -> anyhow::Result<Option<(String, String)>> {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
-    let protocols = parse_protocols(&args)?;
+    let protocol = protocol_spec(&args);
+    // A bad --backend URL or key variable is bad input, found before the
+    // terminal is taken over.
+    args.engine.remote_settings(&ctx.config)?;
     let keymap = Keymap::with_overrides(&ctx.config.keys).map_err(BadInput::from_err)?;
     let guidelines = read_guidelines(&args)?;
     let evaluator = evaluator(&args, ctx);
-    let (mut session, data) = if args.read_only {
-        (None, read_only_data(&args, ctx)?)
+    let (log, replay) = if args.read_only {
+        (None, read_only_replay(&args, ctx)?)
     } else {
-        let s = open_session(&args, ctx)?;
-        let d = s.data.clone();
-        (Some(s), d)
-    };
-    if let Some(s) = session.as_mut() {
-        s.append_durable(Body::Opened {
+        let mut session = open_session(&args, ctx)?;
+        super::warn_recovered(&session);
+        session.append_durable(Body::Opened {
             command: "review".into(),
             pid: std::process::id(),
             evaluator: Some(evaluator.clone()),
-            protocol: Some(protocols.label.clone()),
+            protocol: Some(protocol.clone()),
             guidelines_sha256: guidelines.as_ref().map(|g| g.1.clone()),
         })?;
+        let (log, replay) = session.split();
+        (Some(log), replay)
+    };
+    if replay.tasks().is_empty() {
+        return Err(BadInput::from_err("the session has no tasks"));
     }
-    let events = session
-        .as_ref()
-        .map_or(data.events.clone(), |s| s.events().to_vec());
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (assistant, no_assist, model_name) = assistant(&args, ctx, tx);
     let opts = Options {
         evaluator,
-        session_name: data.name(),
-        protocol: protocols.protocol,
-        arms: protocols.arms,
-        arm_seed: args.arm_seed,
+        session_name: replay.name(),
+        protocol,
         prefetch: args.prefetch.unwrap_or(ctx.config.review.prefetch),
         idle_ms: ctx.config.review.idle_seconds.saturating_mul(1000),
         read_only: args.read_only,
@@ -208,11 +191,8 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         keymap,
         seed: args.engine.seed,
     };
-    if data.tasks.is_empty() {
-        return Err(BadInput::from_err("the session has no tasks"));
-    }
-    let mut app = App::new(opts, data.tasks, events);
-    let mut drv = Driver::new(session, assistant, rx, driver::real_clock());
+    let mut app = App::new(opts, replay);
+    let mut drv = Driver::new(log, assistant, rx, driver::real_clock());
     run_terminal(&mut app, &mut drv)
 }
 
@@ -229,8 +209,8 @@ fn run_terminal(app: &mut App, drv: &mut Driver) -> anyhow::Result<()> {
     result?;
     eprintln!(
         "crit review: session {} saved ({} events).",
-        app.opts.session_name,
-        app.events.len()
+        crate::sanitize::sanitize_line(&app.opts.session_name),
+        app.replay.events().len()
     );
     Ok(())
 }

@@ -12,20 +12,17 @@ pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("{:<32} {:>6} {:>7}  PATH", "SESSION", "TASKS", "EVENTS");
+    use crate::sanitize::sanitize_line;
     for row in rows {
-        let name = crate::sanitize::sanitize_line(&row.name);
+        let name = sanitize_line(&row.name);
+        let path = sanitize_line(&row.dir.display().to_string());
         match row.error {
-            None => println!(
-                "{name:<32} {:>6} {:>7}  {}",
-                row.tasks,
-                row.events,
-                row.dir.display()
-            ),
+            None => println!("{name:<32} {:>6} {:>7}  {path}", row.tasks, row.events),
             Some(e) => println!(
-                "{name:<32} {:>6} {:>7}  {} (unreadable: {e})",
+                "{name:<32} {:>6} {:>7}  {path} (unreadable: {})",
                 "-",
                 "-",
-                row.dir.display()
+                sanitize_line(&e)
             ),
         }
     }

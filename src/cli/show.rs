@@ -3,7 +3,8 @@
 use super::Ctx;
 use crate::assist::{Assistance, Output};
 use crate::sanitize::{sanitize, sanitize_line};
-use crate::session::{fold, SessionData};
+use crate::session::event::FailReason;
+use crate::session::{Replay, TaskState};
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -17,19 +18,18 @@ pub struct Args {
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
-    let data = SessionData::read(&ctx.session_dir(&args.session))?;
+    let replay = Replay::read(&ctx.session_dir(&args.session)?)?;
     if let Some(id) = &args.task {
-        if !data.tasks.iter().any(|t| &t.id == id) {
+        if replay.index_of(id).is_none() {
             return Err(super::BadInput::from_err(format!(
                 "session {} has no task {:?}",
-                data.name(),
-                id
+                replay.name(),
+                sanitize_line(id)
             )));
         }
     }
-    let state = fold(&data.tasks, &data.events);
     let mut out = std::io::stdout().lock();
-    for (task, ts) in state.tasks.iter().zip(&state.states) {
+    for (task, ts) in replay.tasks().iter().zip(replay.states()) {
         if args.task.as_ref().is_some_and(|id| id != &task.id) {
             continue;
         }
@@ -42,7 +42,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
 }
 
 /// Plain-text rendering of one task and its current assistance.
-pub fn render_task(task: &crate::task::Task, ts: &crate::session::fold::TaskState) -> String {
+pub fn render_task(task: &crate::task::Task, ts: &TaskState) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "=== task {}", sanitize_line(&task.id));
     let _ = writeln!(s, "--- prompt\n{}", sanitize(task.prompt.trim_end()));
@@ -70,8 +70,11 @@ pub fn render_task(task: &crate::task::Task, ts: &crate::session::fold::TaskStat
         );
         render_assistance(&mut s, &rec.assistance);
     }
-    for (kind, err) in &ts.failures {
-        let _ = writeln!(s, "--- {} failed: {}", kind.name(), sanitize_line(err));
+    for f in &ts.failures {
+        let _ = match f.reason {
+            FailReason::Cancelled => writeln!(s, "--- {} cancelled", f.kind),
+            FailReason::Error => writeln!(s, "--- {} failed: {}", f.kind, sanitize_line(&f.error)),
+        };
     }
     s.push('\n');
     s
@@ -140,7 +143,7 @@ fn render_assistance(s: &mut String, a: &Assistance) {
     let _ = writeln!(
         s,
         "  model {} seed {} | {} prompt tokens in {} ms, {} tokens in {} ms",
-        sanitize_line(&p.model.file_name),
+        sanitize_line(p.model_name()),
         p.seed,
         p.prompt_tokens,
         p.prompt_ms,

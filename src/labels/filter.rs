@@ -4,15 +4,13 @@
 
 use super::{Filters, LabelError, LabelKind, Result};
 use crate::session::event::{Body, LabelValue};
-use crate::session::Event;
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
+use crate::session::{Event, Timestamp};
 
 /// Parsed `--since/--until`.
 #[derive(Debug, Default)]
 pub struct Window {
-    since: Option<OffsetDateTime>,
-    until: Option<OffsetDateTime>,
+    since: Option<Timestamp>,
+    until: Option<Timestamp>,
 }
 
 impl Window {
@@ -35,21 +33,13 @@ impl Window {
         self.since.is_none() && self.until.is_none()
     }
 
-    fn contains(&self, ts: &str) -> bool {
-        // An unparseable stamp cannot be placed in the window: left out.
-        let Ok(t) = OffsetDateTime::parse(ts, &Rfc3339) else {
-            return false;
-        };
+    fn contains(&self, t: Timestamp) -> bool {
         self.since.is_none_or(|s| t >= s) && self.until.is_none_or(|u| t <= u)
     }
 }
 
-fn parse_time(flag: &str, s: &str) -> Result<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| {
-        LabelError::BadOption(format!(
-            "{flag} {s:?} is not an RFC 3339 time (e.g. 2026-11-26T21:00:00Z): {e}"
-        ))
-    })
+fn parse_time(flag: &str, s: &str) -> Result<Timestamp> {
+    Timestamp::parse(s).map_err(|e| LabelError::BadOption(format!("{flag} {e}")))
 }
 
 /// The label kind a judgement event carries; `None` for other events.
@@ -67,19 +57,6 @@ pub fn kind_of(body: &Body) -> Option<LabelKind> {
     }
 }
 
-fn evaluator_of(body: &Body) -> Option<&str> {
-    match body {
-        Body::Label { evaluator, .. }
-        | Body::UserCritique { evaluator, .. }
-        | Body::Correction { evaluator, .. }
-        | Body::Verdict { evaluator, .. }
-        | Body::Retract { evaluator, .. }
-        | Body::View { evaluator, .. }
-        | Body::ActiveTime { evaluator, .. } => Some(evaluator),
-        _ => None,
-    }
-}
-
 /// Keep the events the filters allow. Assistance and session events always
 /// stay (labels point at them); a retraction stays when the event it
 /// retracts stays and it is itself inside the window.
@@ -88,14 +65,14 @@ pub fn apply(mut events: Vec<Event>, f: &Filters, window: &Window) -> Vec<Event>
         return events;
     }
     events.retain(|e| {
-        if let Some(ev) = evaluator_of(&e.body) {
+        if let Some(ev) = e.body.evaluator() {
             if !f.evaluators.is_empty() && !f.evaluators.iter().any(|x| x == ev) {
                 return false;
             }
         }
         let kind = kind_of(&e.body);
         let is_judgement = kind.is_some() || matches!(e.body, Body::Retract { .. });
-        if is_judgement && !window.is_open() && !window.contains(&e.ts) {
+        if is_judgement && !window.is_open() && !window.contains(e.ts) {
             return false;
         }
         // A retraction of an event filtered out is harmless: the fold
@@ -103,14 +80,4 @@ pub fn apply(mut events: Vec<Event>, f: &Filters, window: &Window) -> Vec<Event>
         kind.is_none_or(|k| f.kinds.is_empty() || f.kinds.contains(&k))
     });
     events
-}
-
-/// No export reads the model's raw text (the typed output is there): drop it
-/// before the fold copies every assistance, halving their memory.
-pub fn drop_raw_output(events: &mut [Event]) {
-    for e in events {
-        if let Body::Assistance { assistance, .. } = &mut e.body {
-            assistance.raw = String::new();
-        }
-    }
 }

@@ -2,17 +2,19 @@
 //! their hashes, filters, options), what came out (counts) and what did not
 //! (tasks without the label, ties, conflicts).
 
-use super::{io_err, Counts, ExportOptions, Filters, Result};
-use crate::session::SessionData;
+use super::{io_err, Counts, ExportFormat, ExportOptions, Filters, MetaMode, Resolve, Result};
+use crate::session::Replay;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Manifest {
     pub crit_version: String,
-    pub format: String,
+    pub format: ExportFormat,
     pub created: String,
     pub output: Option<String>,
+    /// The meta sidecar (`--meta sidecar`), aligned with the output by line.
+    pub meta_output: Option<String>,
     pub options: OptionsRecord,
     pub filters: Filters,
     pub sessions: Vec<SessionRecord>,
@@ -21,10 +23,11 @@ pub struct Manifest {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct OptionsRecord {
-    pub resolve: String,
-    pub meta: bool,
+    pub resolve: Resolve,
+    pub meta: MetaMode,
     pub conversational: bool,
     pub normalize: bool,
+    pub merge_consecutive: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,14 +64,16 @@ impl Manifest {
     pub fn new(opts: &ExportOptions) -> Manifest {
         Manifest {
             crit_version: crate::VERSION.to_string(),
-            format: opts.format.name().to_string(),
-            created: crate::session::event::now_utc(),
+            format: opts.format,
+            created: crate::session::Timestamp::now().to_string(),
             output: None,
+            meta_output: None,
             options: OptionsRecord {
-                resolve: opts.resolve.name().to_string(),
-                meta: !opts.no_meta,
+                resolve: opts.resolve,
+                meta: opts.meta,
                 conversational: opts.conversational,
                 normalize: opts.normalize,
+                merge_consecutive: opts.merge_consecutive,
             },
             filters: opts.filters.clone(),
             sessions: Vec::new(),
@@ -76,14 +81,16 @@ impl Manifest {
         }
     }
 
-    pub fn add_session(&mut self, data: &SessionData, hashes: FileHashes) {
+    pub fn add_session(&mut self, data: &Replay, hashes: FileHashes) {
         self.sessions.push(SessionRecord {
             name: data.name(),
-            path: data.dir.display().to_string(),
+            path: data
+                .dir()
+                .map_or_else(String::new, |d| d.display().to_string()),
             events_sha256: hashes.events,
             tasks_sha256: hashes.tasks,
-            events: data.events.len(),
-            tasks: data.tasks.len(),
+            events: data.events().len(),
+            tasks: data.tasks().len(),
         });
     }
 

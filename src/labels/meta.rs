@@ -1,19 +1,49 @@
-//! The `meta` object every record carries (unless `--no-meta`): where the
-//! label came from, so a training row can be traced back to the log.
+//! The `meta` object every record carries (inline, in a sidecar, or not at
+//! all): where the label came from, so a training row can be traced back to
+//! the log. `RecordMeta` is written by the exporters and read back by the
+//! importers of crit's own formats.
 
 use super::LabelKind;
-use crate::session::event::Source;
+use crate::session::event::{Phase, Protocol, Source};
 use crate::session::fold::{Stamp, TaskState};
-use serde_json::{json, Value};
+use crate::session::Timestamp;
+use serde::{Deserialize, Serialize};
 
-/// Provenance of one candidate record.
+/// Provenance of one record, as written (every field optional on reading:
+/// the importers take what is there).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordMeta {
+    pub session: String,
+    pub task: String,
+    pub kind: Option<LabelKind>,
+    pub evaluator: String,
+    /// Evaluators whose value the record carries (`--resolve majority`).
+    pub evaluators: Vec<String>,
+    /// Events the record was built from, and their times (same order).
+    pub seq: Vec<u64>,
+    pub ts: Vec<Timestamp>,
+    pub arm: Option<Protocol>,
+    pub phase: Option<Phase>,
+    /// Assistance events the label is about or was made beside.
+    pub assistance_seq: Vec<u64>,
+    pub model_sha256: Vec<String>,
+    /// Prompt templates.
+    pub template_sha256: Vec<String>,
+    /// Rendered prompts.
+    pub prompt_sha256: Vec<String>,
+    /// For imported labels: format, file name (no directory), line, SHA-256.
+    pub source: Option<Source>,
+}
+
+/// Provenance of one candidate record, before it is rendered.
 #[derive(Debug, Clone)]
 pub struct Meta {
     pub kind: LabelKind,
     /// Events the record was built from.
     pub stamps: Vec<Stamp>,
-    pub arm: Option<String>,
-    pub phase: Option<&'static str>,
+    pub arm: Option<Protocol>,
+    pub phase: Option<Phase>,
     /// Assistance events (seq) the label is about or was made beside.
     pub assistance: Vec<u64>,
     pub source: Option<Source>,
@@ -23,7 +53,7 @@ impl Meta {
     pub fn new(kind: LabelKind, stamp: &Stamp) -> Meta {
         Meta {
             kind,
-            stamps: vec![stamp.clone()],
+            stamps: vec![*stamp],
             arm: None,
             phase: None,
             assistance: Vec::new(),
@@ -35,7 +65,7 @@ impl Meta {
         self.stamps.iter().map(|s| s.seq).max().unwrap_or(0)
     }
 
-    /// The JSON object written as `meta`.
+    /// The record's `meta`.
     pub fn render(
         &self,
         session: &str,
@@ -43,29 +73,37 @@ impl Meta {
         evaluator: &str,
         evaluators: &[String],
         ts: &TaskState,
-    ) -> Value {
+    ) -> RecordMeta {
         let mut stamps: Vec<&Stamp> = self.stamps.iter().collect();
         stamps.sort_by_key(|s| s.seq);
-        let seq: Vec<u64> = stamps.iter().map(|s| s.seq).collect();
-        let times: Vec<&str> = stamps.iter().map(|s| s.ts.as_str()).collect();
         let h = hashes(&self.assistance, ts);
-        json!({
-            "session": session,
-            "task": task,
-            "kind": self.kind.name(),
-            "evaluator": evaluator,
-            "evaluators": evaluators,
-            "seq": seq,
-            "ts": times,
-            "arm": self.arm,
-            "phase": self.phase,
-            "assistance_seq": self.assistance,
-            "model_sha256": h.models,
-            "template_sha256": h.templates,
-            "prompt_sha256": h.prompts,
-            "source": self.source,
-        })
+        RecordMeta {
+            session: session.to_string(),
+            task: task.to_string(),
+            kind: Some(self.kind),
+            evaluator: evaluator.to_string(),
+            evaluators: evaluators.to_vec(),
+            seq: stamps.iter().map(|s| s.seq).collect(),
+            ts: stamps.iter().map(|s| s.ts).collect(),
+            arm: self.arm,
+            phase: self.phase,
+            assistance_seq: self.assistance.clone(),
+            model_sha256: h.models,
+            template_sha256: h.templates,
+            prompt_sha256: h.prompts,
+            source: self.source.as_ref().map(portable),
+        }
     }
+}
+
+/// A source as exported: the file's name without its directory (logs
+/// written before imports stored names kept the importing machine's path).
+fn portable(s: &Source) -> Source {
+    let mut s = s.clone();
+    if let Some(name) = std::path::Path::new(&s.file).file_name() {
+        s.file = name.to_string_lossy().into_owned();
+    }
+    s
 }
 
 /// Distinct SHA-256s of the assistance a record is about or was made beside.
@@ -83,7 +121,7 @@ fn hashes(seqs: &[u64], ts: &TaskState) -> Hashes {
     for seq in seqs {
         if let Some(rec) = ts.find_assistance(*seq) {
             let p = &rec.assistance.provenance;
-            push_unique(&mut h.models, &p.model.sha256);
+            push_unique(&mut h.models, p.model_id());
             push_unique(&mut h.templates, &p.template_sha256);
             push_unique(&mut h.prompts, &p.prompt_sha256);
         }

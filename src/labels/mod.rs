@@ -8,24 +8,25 @@
 //! evaluator; `--resolve` picks among the candidates and every record is
 //! written as soon as it is chosen (memory holds the fold, never the output).
 //!
-//! Records (JSON Lines; keys are written in sorted order):
-//! - `trl-preference`: `prompt`, `chosen`, `rejected` (strings; with
-//!   `--conversational` lists of `{role, content}`: the prompt's turns, one
-//!   assistant message each for chosen/rejected). From pairwise verdicts A/B
-//!   (a tie gives no pair, counted `pairwise_tie`) and corrections
-//!   (chosen = corrected, rejected = original).
+//! Records are the types in `records` (one per format, read back by the
+//! importers of crit's own formats):
+//! - `trl-preference`: `prompt`, `chosen`, `rejected`. Plain strings follow
+//!   TRL's plain-text convention: the prompt is the dialogue as a transcript
+//!   ending with the assistant's turn marker (`\n\nHuman: ...\n\nAssistant:`)
+//!   and each reply starts with the separating space, so the prompt's tokens
+//!   are a prefix of prompt + reply. With `--conversational`: lists of
+//!   `{role, content}`. From pairwise verdicts A/B (a tie gives no pair,
+//!   counted `pairwise_tie`) and corrections (chosen = corrected).
 //! - `trl-kto`: `prompt`, `completion`, `label` (bool) from accept/reject.
 //! - `reward`: `prompt`, `response`, `score` (1-7, or 0-1 with
 //!   `--normalize`), `confidence` (50-100 or null).
 //! - `trl-stepwise`: `prompt`, `completions` (step texts), `labels` (bool:
 //!   rating == +1, TRL's PRM800K convention; a kept step the source's labeller
 //!   wrote counts as good). The longest rated prefix, plus one record per
-//!   rated alternative (prefix + alternative), as TRL's PRM800K script does.
-//! - `prm800k`: `labeler`, `timestamp`, `generation` (null),
-//!   `is_quality_control_question`, `is_initial_screening_question`,
-//!   `question{problem, ground_truth_answer}`, `label{steps[{completions[{text,
-//!   rating, flagged}], human_completion, chosen_completion}], total_time
-//!   (active ms), finish_reason (found_error | solution | give_up)}`.
+//!   rated alternative (prefix + alternative), as TRL's PRM800K script does;
+//!   unrated alternatives (which TRL labels false) are left out and counted
+//!   `unrated_alternative`.
+//! - `prm800k`: PRM800K's own layout (`records::Prm800kRecord`).
 //! - `openai-sft`: `messages` (prompt turns + the corrected or accepted answer).
 //! - `openai-dpo`: `input{messages}`, `preferred_output`,
 //!   `non_preferred_output` (one assistant message each).
@@ -35,198 +36,32 @@
 //!   `corrected_severity` (the evaluator's, or null).
 //! - `hh-rlhf`: `chosen`, `rejected` transcripts (`\n\nHuman: ...\n\nAssistant: ...`).
 //!
-//! Unless `--no-meta`, each record has `meta`: `session`, `task`, `kind`,
-//! `evaluator`, `evaluators` (those whose value it carries), `seq` (events it
-//! came from) and `ts` (their times, in the same order), `arm`, `phase`,
-//! `assistance_seq` (the assistance it is about or was made beside) with its
-//! `model_sha256`, `template_sha256` (prompt template) and `prompt_sha256`
-//! (rendered prompt), and `source` (for imported labels).
+//! Dialogues keep the source's turns; two adjacent turns of one role are
+//! counted (`consecutive_turns`) and joined with `merge_consecutive`.
+//!
+//! `meta` (`meta::RecordMeta`: session, task, kind, evaluators, event seqs
+//! and times, arm, phase, the assistance and its model/template/prompt
+//! SHA-256s, and the import source by file name and SHA-256) goes inline,
+//! to a sidecar `FILE.meta.jsonl` aligned by line (the default for the
+//! OpenAI formats, whose validator rejects unknown keys), or nowhere.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+pub mod chat;
 mod filter;
 mod formats;
 pub mod import;
 mod manifest;
-mod meta;
+pub mod meta;
+mod options;
+pub mod records;
 mod resolve;
 mod sink;
-#[doc(hidden)]
-pub mod synthetic;
 
-pub use formats::{hh_transcript, prompt_from_messages, prompt_messages};
 pub use manifest::Manifest;
-pub use sink::{stop_on_signals, temp_path, Sink};
-
-/// Training formats `crit export` writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, clap::ValueEnum)]
-#[value(rename_all = "kebab-case")]
-pub enum ExportFormat {
-    /// TRL preference: {"prompt","chosen","rejected"}
-    TrlPreference,
-    /// TRL KTO: {"prompt","completion","label"}
-    TrlKto,
-    /// Reward model: {"prompt","response","score","confidence"}
-    Reward,
-    /// TRL stepwise supervision: {"prompt","completions","labels"}
-    TrlStepwise,
-    /// PRM800K's own layout
-    Prm800k,
-    /// OpenAI chat fine-tuning: {"messages"}
-    OpenaiSft,
-    /// OpenAI preference fine-tuning: {"input","preferred_output","non_preferred_output"}
-    OpenaiDpo,
-    /// Critic training data: one record per critique
-    Critiques,
-    /// Anthropic HH-RLHF: {"chosen","rejected"} transcripts
-    HhRlhf,
-}
-
-impl ExportFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            ExportFormat::TrlPreference => "trl-preference",
-            ExportFormat::TrlKto => "trl-kto",
-            ExportFormat::Reward => "reward",
-            ExportFormat::TrlStepwise => "trl-stepwise",
-            ExportFormat::Prm800k => "prm800k",
-            ExportFormat::OpenaiSft => "openai-sft",
-            ExportFormat::OpenaiDpo => "openai-dpo",
-            ExportFormat::Critiques => "critiques",
-            ExportFormat::HhRlhf => "hh-rlhf",
-        }
-    }
-
-    pub const ALL: [ExportFormat; 9] = [
-        ExportFormat::TrlPreference,
-        ExportFormat::TrlKto,
-        ExportFormat::Reward,
-        ExportFormat::TrlStepwise,
-        ExportFormat::Prm800k,
-        ExportFormat::OpenaiSft,
-        ExportFormat::OpenaiDpo,
-        ExportFormat::Critiques,
-        ExportFormat::HhRlhf,
-    ];
-}
-
-/// The kinds of human judgement a session holds (`--kinds`, manifest counts).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    clap::ValueEnum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[value(rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum LabelKind {
-    /// Overall verdicts (accept/score/pairwise preference).
-    Verdict,
-    /// Corrected answers.
-    Correction,
-    /// Step ratings (-1/0/+1), including rated alternatives.
-    Step,
-    /// Labels on assistant critiques (valid/hallucinated/nitpick).
-    Critique,
-    /// Critiques the evaluator wrote.
-    UserCritique,
-    /// Labels on checks (pass/fail/unsure).
-    Check,
-}
-
-impl LabelKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            LabelKind::Verdict => "verdict",
-            LabelKind::Correction => "correction",
-            LabelKind::Step => "step",
-            LabelKind::Critique => "critique",
-            LabelKind::UserCritique => "user_critique",
-            LabelKind::Check => "check",
-        }
-    }
-}
-
-/// What happens when several evaluators labelled the same unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-#[value(rename_all = "kebab-case")]
-pub enum Resolve {
-    /// One record per evaluator (nothing is dropped).
-    #[default]
-    All,
-    /// The most recently recorded label wins.
-    Latest,
-    /// The value most evaluators gave; a tie emits nothing and is counted.
-    Majority,
-}
-
-impl Resolve {
-    pub fn name(self) -> &'static str {
-        match self {
-            Resolve::All => "all",
-            Resolve::Latest => "latest",
-            Resolve::Majority => "majority",
-        }
-    }
-}
-
-/// Which events count (applied before the fold).
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Filters {
-    /// Only these evaluators (empty: all).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub evaluators: Vec<String>,
-    /// Verdicts below this confidence (or without one) are left out.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub min_confidence: Option<u8>,
-    /// Only tasks the evaluator saw under this protocol arm.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub arm: Option<String>,
-    /// RFC 3339; labels recorded before this are left out.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub since: Option<String>,
-    /// RFC 3339; labels recorded after this are left out (replay at `until`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
-    /// Only these label kinds (empty: all).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub kinds: Vec<LabelKind>,
-}
-
-/// Everything an export needs besides the sessions and the output.
-#[derive(Debug, Clone)]
-pub struct ExportOptions {
-    pub format: ExportFormat,
-    pub filters: Filters,
-    pub resolve: Resolve,
-    /// Leave out the per-record `meta` object.
-    pub no_meta: bool,
-    /// trl-preference: messages instead of plain strings.
-    pub conversational: bool,
-    /// reward: map the 1-7 score to 0-1.
-    pub normalize: bool,
-}
-
-impl ExportOptions {
-    pub fn new(format: ExportFormat) -> ExportOptions {
-        ExportOptions {
-            format,
-            filters: Filters::default(),
-            resolve: Resolve::default(),
-            no_meta: false,
-            conversational: false,
-            normalize: false,
-        }
-    }
-}
+pub use options::{ExportFormat, ExportOptions, Filters, LabelKind, MetaMode, Resolve};
+pub use sink::{meta_path, stop_on_signals, temp_path, Sink};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabelError {
@@ -286,6 +121,9 @@ pub struct Counts {
     pub ties: u64,
     /// Candidate records not written because `--resolve` chose another.
     pub resolved_away: u64,
+    /// Records whose dialogue has two adjacent turns of one role (joined
+    /// when the export merged them, see the manifest's options).
+    pub consecutive_turns: u64,
 }
 
 impl Counts {
@@ -294,14 +132,10 @@ impl Counts {
     }
 }
 
-fn count_inputs(
-    events: &[crate::session::Event],
-    state: &crate::session::SessionState,
-    counts: &mut Counts,
-) {
-    for e in events {
+fn count_inputs(replay: &crate::session::Replay, counts: &mut Counts) {
+    for e in replay.events() {
         if let Some(k) = filter::kind_of(&e.body) {
-            if !state.retracted.contains(&e.seq) {
+            if !replay.is_retracted(e.seq) {
                 *counts.input_by_kind.entry(k.name().into()).or_default() += 1;
             }
         }
@@ -309,29 +143,27 @@ fn count_inputs(
 }
 
 /// Export `sessions` in `opts.format` into `sink`; returns the manifest
-/// (which the caller writes next to the output, see `Manifest::write_next_to`).
+/// (which the caller writes next to the output, see `Manifest::write`).
 pub fn export(sessions: &[PathBuf], opts: &ExportOptions, sink: &mut Sink) -> Result<Manifest> {
     let window = filter::Window::parse(&opts.filters)?;
+    sink.set_meta_mode(opts.meta)?;
     let mut manifest = Manifest::new(opts);
+    manifest.meta_output = sink.meta_path().map(|p| p.display().to_string());
     for dir in sessions {
         // Hash the files on a second core while this one parses and folds.
-        let (data, hashes) = std::thread::scope(|s| {
+        let (replay, hashes) = std::thread::scope(|s| {
             let hashes = s.spawn(|| manifest::FileHashes::of(dir));
-            let data = crate::session::SessionData::read(dir);
-            (data, hashes.join().expect("hashing does not panic"))
+            let replay = crate::session::Replay::read(dir);
+            (replay, hashes.join().expect("hashing does not panic"))
         });
-        let data = data?;
-        manifest.add_session(&data, hashes?);
-        let mut events = filter::apply(data.events, &opts.filters, &window);
-        filter::drop_raw_output(&mut events);
-        let state = crate::session::fold(&data.tasks, &events);
-        count_inputs(&events, &state, &mut manifest.counts);
-        drop(events);
-        let name = data.dir.file_name().map_or_else(
-            || data.dir.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        formats::export_session(&name, &state, opts, sink, &mut manifest.counts)?;
+        let replay = replay?;
+        manifest.add_session(&replay, hashes?);
+        let name = replay.name();
+        let (tasks, events) = replay.into_parts();
+        let events = filter::apply(events, &opts.filters, &window);
+        let replay = crate::session::Replay::new(tasks, events).at(dir);
+        count_inputs(&replay, &mut manifest.counts);
+        formats::export_session(&name, &replay, opts, sink, &mut manifest.counts)?;
     }
     Ok(manifest)
 }

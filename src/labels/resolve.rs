@@ -2,8 +2,8 @@
 //! unit (a task's verdict, one critique, one step path).
 
 use super::meta::Meta;
+use super::records::Record;
 use super::{Counts, Resolve};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// One evaluator's record for one unit, before resolution.
@@ -12,9 +12,11 @@ pub struct Candidate {
     pub evaluator: String,
     /// The value compared across evaluators (e.g. "a", "true", "1,1,-1").
     pub key: String,
-    /// The record's fields, without `meta`.
-    pub record: Map<String, Value>,
+    /// The record, without `meta`.
+    pub record: Record,
     pub meta: Meta,
+    /// Its dialogue has adjacent turns of one role (counted when written).
+    pub consecutive: bool,
 }
 
 /// Units of one task, in output order; each holds its candidates.
@@ -91,4 +93,16 @@ fn majority(cands: Vec<Candidate>, counts: &mut Counts) -> Vec<Chosen> {
         candidate: group.swap_remove(i),
         evaluators,
     }]
+}
+
+impl Candidate {
+    pub fn new(evaluator: &str, key: impl Into<String>, record: Record, meta: Meta) -> Candidate {
+        Candidate {
+            evaluator: evaluator.to_string(),
+            key: key.into(),
+            record,
+            meta,
+            consecutive: false,
+        }
+    }
 }

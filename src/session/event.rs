@@ -1,12 +1,24 @@
 //! The session event schema: the only on-disk format. Every view, replay,
 //! audit and export is a fold over these events.
+//!
+//! Version 2 types what version 1 kept as strings: the protocol of an
+//! `opened` event is `"assisted"` or `{"arms": [...], "seed": 7}` (v1 wrote
+//! `"arms:a,b;seed=7"`), a failed generation says why in `reason` (v1 wrote
+//! `error: "cancelled"`), and an assistance event names its kind once, in its
+//! output (v1 also repeated it at the top). Version-1 lines are upgraded on
+//! read (see `migrate`).
 
+use super::time::Timestamp;
+pub use super::vocab::*;
 use crate::assist::{Assistance, CheckVerdict, Kind, Severity};
+pub use crate::task::Side;
 use crate::task::Span;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
-/// Bumped when an event changes incompatibly; readers reject newer versions.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped when an event changes incompatibly; readers reject newer versions
+/// and upgrade older ones.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One line of `events.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -15,8 +27,7 @@ pub struct Event {
     pub v: u32,
     /// 1-based, strictly increasing within a session.
     pub seq: u64,
-    /// UTC, RFC 3339 with milliseconds.
-    pub ts: String,
+    pub ts: Timestamp,
     #[serde(flatten)]
     pub body: Body,
 }
@@ -30,10 +41,35 @@ pub enum Body {
         crit_version: String,
         /// Where the tasks were read from, and their format.
         source_path: String,
-        source_format: String,
+        source_format: SourceFormat,
         /// SHA-256 of the task snapshot (`tasks.jsonl`) in the session dir.
         tasks_sha256: String,
         task_count: usize,
+    },
+    /// The study design, written by `crit assign` right after
+    /// `session_created`, so audits know who was meant to see what.
+    Assigned {
+        /// Name shared by the sessions of one `crit assign` run.
+        study: String,
+        /// Whose session this is.
+        evaluator: String,
+        /// Every evaluator of the study, in the order given.
+        evaluators: Vec<String>,
+        /// How many evaluators see each task (planted QC items excluded).
+        overlap: usize,
+        /// Seed of the whole plan; also the `--arm-seed` review draws arms with.
+        seed: u64,
+        /// Share of this session's items that are planted QC items.
+        qc_rate: f64,
+        /// Task ids in the order this evaluator reviews them.
+        order: Vec<String>,
+        /// Protocol arm per task id; empty when arms are not randomized.
+        /// The review follows it.
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        arms: std::collections::BTreeMap<String, Protocol>,
+        /// Ids of the planted QC items (their tasks carry `meta.planted`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        qc: Vec<String>,
     },
     /// A process opened the session for writing (generate, review, import).
     Opened {
@@ -42,24 +78,30 @@ pub enum Body {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         evaluator: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        protocol: Option<String>,
+        protocol: Option<ProtocolSpec>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         guidelines_sha256: Option<String>,
     },
     /// A log line was found torn on open and cut off.
     Recovered { dropped_bytes: u64 },
-    /// Model-written assistance for one task. Labels point at it by `seq`.
+    /// Model-written assistance for one task (its kind is its output's).
+    /// Labels point at it by `seq`.
     Assistance {
         task: String,
-        kind: Kind,
         #[serde(flatten)]
-        assistance: Box<Assistance>,
+        assistance: Arc<Assistance>,
     },
-    /// Generation that did not finish (failed or cancelled); nothing to label.
+    /// Generation that did not finish; nothing to label.
     AssistanceFailed {
         task: String,
         kind: Kind,
+        reason: FailReason,
+        /// What went wrong, in words (empty for a cancellation).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
         error: String,
+        /// The seed of the attempt, so a retry can choose another.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seed: Option<u32>,
     },
     /// The evaluator's label on one piece of assistance or on a step.
     Label {
@@ -79,7 +121,7 @@ pub enum Body {
         comment: String,
         severity: Severity,
         category: String,
-        /// Which answer of a pairwise task (`a` or `b`); absent means `a`.
+        /// Which answer of a pairwise task; absent means `a`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         answer: Option<Side>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,7 +165,7 @@ pub enum Body {
 }
 
 /// What a label is about.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "on", rename_all = "snake_case")]
 pub enum Target {
     /// Item `index` of the assistance event `assistance` (its seq).
@@ -164,17 +206,6 @@ impl Target {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CritiqueLabel {
-    /// A real flaw.
-    Valid,
-    /// Not a real flaw.
-    Hallucinated,
-    /// True but too minor to matter.
-    Nitpick,
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "label", rename_all = "snake_case")]
 pub enum LabelValue {
@@ -190,28 +221,6 @@ pub enum LabelValue {
     Step {
         rating: i8,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Side {
-    A,
-    B,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Preference {
-    A,
-    B,
-    Tie,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    Unaided,
-    Assisted,
 }
 
 /// The judgement on a task: a single answer or a pair.
@@ -274,10 +283,16 @@ impl Verdict {
 /// Where an imported label came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
-    /// e.g. `prm800k`, `hh-rlhf`, `mt-bench-human`, `critiques`.
-    pub format: String,
+    pub format: SourceFormat,
+    /// The file's name (older logs: the path it was imported from).
     pub file: String,
     pub line: usize,
+    /// SHA-256 of the imported file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// The path it was imported from, only when asked (`--keep-path`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// The original label text when it carries more than the value (e.g. a
     /// rater id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,10 +305,10 @@ pub struct Source {
 pub enum ViewAction {
     TaskOpened {
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        arm: Option<String>,
+        arm: Option<Protocol>,
     },
     TabSwitched {
-        tab: String,
+        tab: Tab,
     },
     /// Item `index` of assistance `assistance` got focus.
     Focused {
@@ -302,7 +317,7 @@ pub enum ViewAction {
     },
     AssistanceRevealed,
     Scrolled {
-        panel: String,
+        panel: Panel,
         offset: u32,
     },
     TaskClosed,
@@ -324,9 +339,37 @@ impl Body {
         }
     }
 
+    /// Who did it, for events made by an evaluator.
+    pub fn evaluator(&self) -> Option<&str> {
+        match self {
+            Body::Label { evaluator, .. }
+            | Body::UserCritique { evaluator, .. }
+            | Body::Correction { evaluator, .. }
+            | Body::Verdict { evaluator, .. }
+            | Body::Retract { evaluator, .. }
+            | Body::View { evaluator, .. }
+            | Body::ActiveTime { evaluator, .. } => Some(evaluator),
+            _ => None,
+        }
+    }
+
+    /// A judgement an evaluator can undo (label, own critique, correction,
+    /// verdict).
+    pub fn is_record(&self) -> bool {
+        matches!(
+            self,
+            Body::Label { .. }
+                | Body::UserCritique { .. }
+                | Body::Correction { .. }
+                | Body::Verdict { .. }
+        )
+    }
+
+    /// The `type` tag this body is written with.
     pub fn type_name(&self) -> &'static str {
         match self {
             Body::SessionCreated { .. } => "session_created",
+            Body::Assigned { .. } => "assigned",
             Body::Opened { .. } => "opened",
             Body::Recovered { .. } => "recovered",
             Body::Assistance { .. } => "assistance",
@@ -342,11 +385,62 @@ impl Body {
     }
 }
 
-/// Current UTC time as RFC 3339 with milliseconds.
-pub fn now_utc() -> String {
-    let now = time::OffsetDateTime::now_utc();
-    let fmt = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    now.format(&fmt).expect("formatting a UTC time cannot fail")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serde_name<T: Serialize>(v: T) -> String {
+        serde_json::to_value(v)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn strum_names_are_serde_names() {
+        for p in [
+            Protocol::Assisted,
+            Protocol::BlindFirst,
+            Protocol::Unassisted,
+        ] {
+            assert_eq!(serde_name(p), p.to_string());
+        }
+        for t in Tab::ALL {
+            assert_eq!(serde_name(t), t.name());
+        }
+        for k in Kind::ALL {
+            assert_eq!(serde_name(k), k.name());
+        }
+        for s in [Severity::Minor, Severity::Major, Severity::Critical] {
+            assert_eq!(serde_name(s), s.to_string());
+        }
+        for f in [SourceFormat::MtBenchHuman, SourceFormat::HhRlhf] {
+            assert_eq!(serde_name(f), f.to_string());
+        }
+        assert_eq!(serde_name(FailReason::Cancelled), "cancelled");
+        assert_eq!(serde_name(Phase::Unaided), Phase::Unaided.to_string());
+        assert_eq!(serde_name(CritiqueLabel::Nitpick), "nitpick");
+        assert_eq!(serde_name(Preference::Tie), Preference::Tie.to_string());
+    }
+
+    #[test]
+    fn protocol_spec_is_a_name_or_arms() {
+        let fixed = ProtocolSpec::Fixed(Protocol::BlindFirst);
+        assert_eq!(serde_json::to_string(&fixed).unwrap(), "\"blind-first\"");
+        let arms = ProtocolSpec::Arms {
+            arms: vec![Protocol::Assisted, Protocol::Unassisted],
+            seed: 7,
+        };
+        let json = serde_json::to_string(&arms).unwrap();
+        assert_eq!(json, r#"{"arms":["assisted","unassisted"],"seed":7}"#);
+        assert_eq!(serde_json::from_str::<ProtocolSpec>(&json).unwrap(), arms);
+    }
+
+    #[test]
+    fn tab_index_follows_all() {
+        for (i, t) in Tab::ALL.iter().enumerate() {
+            assert_eq!(t.index(), i);
+        }
+    }
 }

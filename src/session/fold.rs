@@ -1,23 +1,46 @@
-//! Folding events into review state. Retracted events are dropped before the
-//! fold, so a retraction restores whatever the target replaced.
+//! What one task's events add up to. [`super::Replay`] owns one
+//! [`TaskState`] per task and applies events to it; retracted events are
+//! skipped, so a retraction restores whatever its target replaced.
 
-use super::event::{Body, Event, LabelValue, Phase, Source, Target, Verdict, ViewAction};
+use super::event::{
+    Body, Event, FailReason, LabelValue, Phase, Protocol, Side, Source, Target, Verdict, ViewAction,
+};
+use super::time::Timestamp;
 use crate::assist::{Assistance, Kind, Severity};
-use crate::task::{Span, Task};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use crate::task::Span;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// When and by which event something was recorded.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stamp {
     pub seq: u64,
-    pub ts: String,
+    pub ts: Timestamp,
 }
 
+impl Stamp {
+    pub fn of(event: &Event) -> Stamp {
+        Stamp {
+            seq: event.seq,
+            ts: event.ts,
+        }
+    }
+}
+
+/// One piece of assistance, shared with the event it came from.
 #[derive(Debug, Clone)]
 pub struct AssistRecord {
     pub stamp: Stamp,
     pub assistance: Arc<Assistance>,
+}
+
+/// A generation that did not finish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailureRecord {
+    pub stamp: Stamp,
+    pub kind: Kind,
+    pub reason: FailReason,
+    pub error: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +59,7 @@ pub struct UserCritiqueRecord {
     pub comment: String,
     pub severity: Severity,
     pub category: String,
-    pub answer_b: bool,
+    pub side: Side,
     pub source: Option<Source>,
 }
 
@@ -57,38 +80,22 @@ pub struct CorrectionRecord {
 #[derive(Debug, Clone, Default)]
 pub struct EvaluatorWork {
     /// Latest label per target.
-    pub labels: HashMap<Target, LabelRecord>,
+    pub labels: BTreeMap<Target, LabelRecord>,
     pub correction: Option<CorrectionRecord>,
     /// Latest verdict per phase.
-    pub verdicts: BTreeMap<PhaseKey, VerdictRecord>,
+    pub verdicts: BTreeMap<Phase, VerdictRecord>,
     pub active_ms: u64,
     /// Arm of the protocol this evaluator saw for this task.
-    pub arm: Option<String>,
+    pub arm: Option<Protocol>,
     pub revealed: bool,
-}
-
-/// `Phase` ordered for map keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PhaseKey {
-    Unaided,
-    Assisted,
-}
-
-impl From<Phase> for PhaseKey {
-    fn from(p: Phase) -> Self {
-        match p {
-            Phase::Unaided => PhaseKey::Unaided,
-            Phase::Assisted => PhaseKey::Assisted,
-        }
-    }
 }
 
 impl EvaluatorWork {
     /// The verdict that counts: assisted if given, else unaided.
     pub fn final_verdict(&self) -> Option<&VerdictRecord> {
         self.verdicts
-            .get(&PhaseKey::Assisted)
-            .or_else(|| self.verdicts.get(&PhaseKey::Unaided))
+            .get(&Phase::Assisted)
+            .or_else(|| self.verdicts.get(&Phase::Unaided))
     }
 }
 
@@ -96,7 +103,7 @@ impl EvaluatorWork {
 pub struct TaskState {
     /// Every assistance generated, oldest first, per kind; the last is current.
     pub assistance: BTreeMap<Kind, Vec<AssistRecord>>,
-    pub failures: Vec<(Kind, String)>,
+    pub failures: Vec<FailureRecord>,
     pub user_critiques: Vec<UserCritiqueRecord>,
     pub by_evaluator: BTreeMap<String, EvaluatorWork>,
 }
@@ -117,191 +124,117 @@ impl TaskState {
             .flat_map(|v| v.iter())
             .find(|r| r.stamp.seq == seq)
     }
+
+    /// The latest failure of `kind`, if any.
+    pub fn last_failure(&self, kind: Kind) -> Option<&FailureRecord> {
+        self.failures.iter().rev().find(|f| f.kind == kind)
+    }
+
+    /// Fold one (not retracted) event about this task.
+    pub fn apply(&mut self, event: &Event) {
+        let stamp = Stamp::of(event);
+        match &event.body {
+            Body::Assistance { assistance, .. } => {
+                let kind = assistance.output.kind();
+                let record = AssistRecord {
+                    stamp,
+                    assistance: assistance.clone(),
+                };
+                self.assistance.entry(kind).or_default().push(record);
+            }
+            Body::AssistanceFailed {
+                kind,
+                reason,
+                error,
+                ..
+            } => self.failures.push(FailureRecord {
+                stamp,
+                kind: *kind,
+                reason: *reason,
+                error: error.clone(),
+            }),
+            Body::UserCritique { .. } => {
+                self.user_critiques.push(user_critique(stamp, &event.body))
+            }
+            body => {
+                if let Some(evaluator) = body.evaluator() {
+                    let work = self.by_evaluator.entry(evaluator.to_string()).or_default();
+                    apply_own(work, stamp, body);
+                }
+            }
+        }
+    }
 }
 
-/// Review state of a whole session.
-#[derive(Debug, Clone, Default)]
-pub struct SessionState {
-    pub tasks: Vec<Arc<Task>>,
-    pub states: Vec<TaskState>,
-    index: HashMap<String, usize>,
-    pub retracted: HashSet<u64>,
-    /// Last view action per evaluator: (task, action), for resume.
-    pub last_view: HashMap<String, (String, ViewAction)>,
-    /// Task ids of the latest `task_opened` per evaluator.
-    pub last_task: HashMap<String, String>,
-    pub last_seq: u64,
-}
-
-impl SessionState {
-    pub fn index_of(&self, task_id: &str) -> Option<usize> {
-        self.index.get(task_id).copied()
-    }
-
-    pub fn task_state(&self, task_id: &str) -> Option<&TaskState> {
-        self.index_of(task_id).map(|i| &self.states[i])
-    }
-
-    /// Fold one more event onto this state. A retraction must forget its
-    /// target, which needs the whole log: callers refold with [`fold`] then.
-    pub fn push(&mut self, event: &Event) {
-        apply(self, event);
-    }
-
-    pub fn evaluators(&self) -> Vec<String> {
-        let mut set: Vec<String> = self
-            .states
-            .iter()
-            .flat_map(|s| s.by_evaluator.keys().cloned())
-            .collect();
-        set.sort();
-        set.dedup();
-        set
-    }
-}
-
-/// Fold all `events` over `tasks`.
-pub fn fold(tasks: &[Task], events: &[Event]) -> SessionState {
-    let mut state = SessionState {
-        tasks: tasks.iter().cloned().map(Arc::new).collect(),
-        states: vec![TaskState::default(); tasks.len()],
-        index: tasks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.id.clone(), i))
-            .collect(),
-        ..Default::default()
+fn user_critique(stamp: Stamp, body: &Body) -> UserCritiqueRecord {
+    let Body::UserCritique {
+        evaluator,
+        span,
+        quote,
+        comment,
+        severity,
+        category,
+        answer,
+        source,
+        ..
+    } = body
+    else {
+        unreachable!("called on user critiques only")
     };
-    state.retracted = events
-        .iter()
-        .filter_map(|e| match &e.body {
-            Body::Retract { target_seq, .. } => Some(*target_seq),
-            _ => None,
-        })
-        .collect();
-    for event in events {
-        apply(&mut state, event);
+    UserCritiqueRecord {
+        stamp,
+        evaluator: evaluator.clone(),
+        span: *span,
+        quote: quote.clone(),
+        comment: comment.clone(),
+        severity: *severity,
+        category: category.clone(),
+        side: answer.unwrap_or(Side::A),
+        source: source.clone(),
     }
-    state
 }
 
-/// Fold the events up to and including `seq` (replay at a point in time).
-pub fn fold_until(tasks: &[Task], events: &[Event], seq: u64) -> SessionState {
-    let end = events.partition_point(|e| e.seq <= seq);
-    fold(tasks, &events[..end])
-}
-
-fn apply(state: &mut SessionState, event: &Event) {
-    state.last_seq = event.seq;
-    if state.retracted.contains(&event.seq) {
-        return;
-    }
-    let stamp = Stamp {
-        seq: event.seq,
-        ts: event.ts.clone(),
-    };
-    let Some(i) = event.body.task().and_then(|t| state.index.get(t).copied()) else {
-        return;
-    };
-    let ts = &mut state.states[i];
-    match &event.body {
-        Body::Assistance {
-            kind, assistance, ..
-        } => ts.assistance.entry(*kind).or_default().push(AssistRecord {
-            stamp,
-            assistance: Arc::new((**assistance).clone()),
-        }),
-        Body::AssistanceFailed { kind, error, .. } => ts.failures.push((*kind, error.clone())),
+/// Events that belong to one evaluator's work on the task.
+fn apply_own(work: &mut EvaluatorWork, stamp: Stamp, body: &Body) {
+    match body {
         Body::Label {
-            evaluator,
             target,
             value,
             source,
             ..
         } => {
-            let work = ts.by_evaluator.entry(evaluator.clone()).or_default();
-            work.labels.insert(
-                target.clone(),
-                LabelRecord {
-                    stamp,
-                    value: value.clone(),
-                    source: source.clone(),
-                },
-            );
+            let record = LabelRecord {
+                stamp,
+                value: value.clone(),
+                source: source.clone(),
+            };
+            work.labels.insert(target.clone(), record);
         }
-        Body::UserCritique {
-            evaluator,
-            span,
-            quote,
-            comment,
-            severity,
-            category,
-            answer,
-            source,
-            ..
-        } => ts.user_critiques.push(UserCritiqueRecord {
-            stamp,
-            evaluator: evaluator.clone(),
-            span: *span,
-            quote: quote.clone(),
-            comment: comment.clone(),
-            severity: *severity,
-            category: category.clone(),
-            answer_b: matches!(answer, Some(super::event::Side::B)),
-            source: source.clone(),
-        }),
-        Body::Correction {
-            evaluator, text, ..
-        } => {
-            let work = ts.by_evaluator.entry(evaluator.clone()).or_default();
+        Body::Correction { text, .. } => {
             work.correction = Some(CorrectionRecord {
                 stamp,
                 text: text.clone(),
-            });
+            })
         }
         Body::Verdict {
-            evaluator,
             verdict,
             phase,
             source,
             ..
         } => {
-            let work = ts.by_evaluator.entry(evaluator.clone()).or_default();
-            work.verdicts.insert(
-                (*phase).into(),
-                VerdictRecord {
-                    stamp,
-                    verdict: verdict.clone(),
-                    source: source.clone(),
-                },
-            );
+            let record = VerdictRecord {
+                stamp,
+                verdict: verdict.clone(),
+                source: source.clone(),
+            };
+            work.verdicts.insert(*phase, record);
         }
-        Body::ActiveTime { evaluator, ms, .. } => {
-            ts.by_evaluator
-                .entry(evaluator.clone())
-                .or_default()
-                .active_ms += ms;
-        }
-        Body::View {
-            task,
-            evaluator,
-            action,
-        } => {
-            let work = ts.by_evaluator.entry(evaluator.clone()).or_default();
-            match action {
-                ViewAction::TaskOpened { arm } => {
-                    if arm.is_some() {
-                        work.arm = arm.clone();
-                    }
-                    state.last_task.insert(evaluator.clone(), task.clone());
-                }
-                ViewAction::AssistanceRevealed => work.revealed = true,
-                _ => {}
-            }
-            state
-                .last_view
-                .insert(evaluator.clone(), (task.clone(), action.clone()));
-        }
+        Body::ActiveTime { ms, .. } => work.active_ms += ms,
+        Body::View { action, .. } => match action {
+            ViewAction::TaskOpened { arm: Some(arm) } => work.arm = Some(*arm),
+            ViewAction::AssistanceRevealed => work.revealed = true,
+            _ => {}
+        },
         _ => {}
     }
 }

@@ -1,48 +1,23 @@
-//! The append-only event log: one writer (file lock), whole lines, fsync on
-//! demand, torn-tail recovery on open.
+//! The append-only event log: one writer (a lock on the session directory),
+//! whole lines, fsync on demand, torn-tail recovery on open, atomic
+//! creation.
 
-use super::event::{now_utc, Body, Event, SCHEMA_VERSION};
+use super::event::{Body, Event, SourceFormat, SCHEMA_VERSION};
+use super::read::{read_events, read_tasks};
+use super::replay::Replay;
+use super::time::Timestamp;
 use super::{io_err, Result, SessionError};
+use crate::fsutil;
 use crate::task::{native, Task};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 pub const EVENTS_FILE: &str = "events.jsonl";
 pub const TASKS_FILE: &str = "tasks.jsonl";
 const LOCK_FILE: &str = "lock";
-
-/// Everything a session holds, read without taking the lock.
-#[derive(Debug, Clone)]
-pub struct SessionData {
-    pub dir: PathBuf,
-    pub tasks: Vec<Task>,
-    pub events: Vec<Event>,
-}
-
-impl SessionData {
-    /// Read a session for replay/audit/export. A torn last line (a writer
-    /// killed mid-write, or one still writing) is ignored, not an error.
-    pub fn read(dir: &Path) -> Result<SessionData> {
-        let events_path = dir.join(EVENTS_FILE);
-        if !events_path.is_file() {
-            return Err(SessionError::NotFound(dir.to_path_buf()));
-        }
-        let tasks = read_tasks(&dir.join(TASKS_FILE))?;
-        let bytes = std::fs::read(&events_path).map_err(io_err(&events_path))?;
-        let complete = complete_prefix(&bytes);
-        let events = parse_events(&events_path, &bytes[..complete])?;
-        Ok(SessionData {
-            dir: dir.to_path_buf(),
-            tasks,
-            events,
-        })
-    }
-
-    pub fn name(&self) -> String {
-        session_name(&self.dir)
-    }
-}
 
 pub fn session_name(dir: &Path) -> String {
     dir.file_name()
@@ -50,148 +25,91 @@ pub fn session_name(dir: &Path) -> String {
         .unwrap_or_else(|| dir.display().to_string())
 }
 
-/// A session opened for writing. Holds the lock until dropped.
+/// The writing end of a session's log: one whole line per event, fsync on
+/// demand. Holds the session's lock until dropped, and refuses to write
+/// when the log changed under it (another process wrote to it, or it was
+/// replaced or deleted).
 #[derive(Debug)]
-pub struct Session {
-    pub data: SessionData,
+pub struct Log {
+    dir: PathBuf,
     file: File,
     _lock: File,
     next_seq: u64,
+    /// Length of the log as this writer left it.
+    len: u64,
     unsynced: bool,
 }
 
-impl Session {
-    /// Create a new session directory from `tasks`, or open the existing one
-    /// if it was started from the same tasks (resume).
-    pub fn create_or_open(
-        dir: &Path,
-        tasks: &[Task],
-        source_path: &str,
-        source_format: &str,
-    ) -> Result<Session> {
-        let snapshot = snapshot_text(tasks);
-        let digest = crate::hash::sha256_hex(snapshot.as_bytes());
-        if dir.join(EVENTS_FILE).is_file() {
-            let session = Session::open(dir)?;
-            check_same_tasks(&session, &digest)?;
-            return Ok(session);
-        }
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-        let lock = take_lock(dir)?;
-        write_atomic(&dir.join(TASKS_FILE), snapshot.as_bytes())?;
-        let events_path = dir.join(EVENTS_FILE);
-        let file = open_append(&events_path)?;
-        let mut session = Session {
-            data: SessionData {
-                dir: dir.to_path_buf(),
-                tasks: tasks.to_vec(),
-                events: Vec::new(),
-            },
-            file,
-            _lock: lock,
-            next_seq: 1,
-            unsynced: false,
-        };
-        session.append(Body::SessionCreated {
-            crit_version: crate::VERSION.to_string(),
-            source_path: source_path.to_string(),
-            source_format: source_format.to_string(),
-            tasks_sha256: digest,
-            task_count: tasks.len(),
-        })?;
-        session.sync()?;
-        sync_dir(dir);
-        Ok(session)
-    }
-
-    /// Open an existing session for writing: take the lock, recover a torn
-    /// last line (truncate it, warn, record a `recovered` event).
-    pub fn open(dir: &Path) -> Result<Session> {
-        let events_path = dir.join(EVENTS_FILE);
-        if !events_path.is_file() {
-            return Err(SessionError::NotFound(dir.to_path_buf()));
-        }
-        let lock = take_lock(dir)?;
-        let tasks = read_tasks(&dir.join(TASKS_FILE))?;
-        let bytes = std::fs::read(&events_path).map_err(io_err(&events_path))?;
-        let complete = complete_prefix(&bytes);
-        let events = parse_events(&events_path, &bytes[..complete])?;
-        let torn = (bytes.len() - complete) as u64;
-        if torn > 0 {
-            tracing::warn!(path = %events_path.display(), torn, "truncating torn last line");
-            eprintln!(
-                "warning: {}: last line was incomplete ({torn} bytes, a write was interrupted); it was removed, everything before it is kept",
-                events_path.display()
-            );
-            let f = OpenOptions::new()
-                .write(true)
-                .open(&events_path)
-                .map_err(io_err(&events_path))?;
-            f.set_len(complete as u64).map_err(io_err(&events_path))?;
-            f.sync_all().map_err(io_err(&events_path))?;
-        }
-        let next_seq = events.last().map_or(1, |e| e.seq + 1);
-        let file = open_append(&events_path)?;
-        let mut session = Session {
-            data: SessionData {
-                dir: dir.to_path_buf(),
-                tasks,
-                events,
-            },
+impl Log {
+    fn open(dir: &Path, lock: File, next_seq: u64) -> Result<Log> {
+        let path = dir.join(EVENTS_FILE);
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        let len = file.metadata().map_err(io_err(&path))?.len();
+        Ok(Log {
+            dir: dir.to_path_buf(),
             file,
             _lock: lock,
             next_seq,
+            len,
             unsynced: false,
-        };
-        if torn > 0 {
-            session.append(Body::Recovered {
-                dropped_bytes: torn,
-            })?;
-            session.sync()?;
-        }
-        Ok(session)
+        })
     }
 
     pub fn dir(&self) -> &Path {
-        &self.data.dir
-    }
-
-    pub fn tasks(&self) -> &[Task] {
-        &self.data.tasks
-    }
-
-    pub fn events(&self) -> &[Event] {
-        &self.data.events
+        &self.dir
     }
 
     /// Append one event as one whole line. Not yet fsync'd: call `sync`.
-    pub fn append(&mut self, body: Body) -> Result<&Event> {
+    pub fn append(&mut self, body: Body) -> Result<Event> {
+        let path = self.dir.join(EVENTS_FILE);
+        self.check_unchanged(&path)?;
         let event = Event {
             v: SCHEMA_VERSION,
             seq: self.next_seq,
-            ts: now_utc(),
+            ts: Timestamp::now(),
             body,
         };
         let mut line = serde_json::to_vec(&event).expect("events always serialize");
         line.push(b'\n');
-        let path = self.data.dir.join(EVENTS_FILE);
         self.file.write_all(&line).map_err(io_err(&path))?;
         self.next_seq += 1;
+        self.len += line.len() as u64;
         self.unsynced = true;
-        self.data.events.push(event);
-        Ok(self.data.events.last().unwrap())
+        Ok(event)
+    }
+
+    /// Another writer appending (it would reuse our sequence numbers), or
+    /// the file swapped under us, must stop this writer before it writes.
+    fn check_unchanged(&self, path: &Path) -> Result<()> {
+        let ours = self.file.metadata().map_err(io_err(path))?;
+        let theirs = std::fs::metadata(path).ok();
+        let same_file = theirs.is_some_and(|m| m.dev() == ours.dev() && m.ino() == ours.ino());
+        if !same_file || ours.len() != self.len {
+            return Err(SessionError::Changed {
+                path: path.to_path_buf(),
+                why: if same_file {
+                    format!("it grew from {} to {} bytes", self.len, ours.len())
+                } else {
+                    "it was replaced or deleted".into()
+                },
+            });
+        }
+        Ok(())
     }
 
     /// Append and fsync: for labels and verdicts, which must survive a crash.
-    pub fn append_durable(&mut self, body: Body) -> Result<&Event> {
-        self.append(body)?;
+    pub fn append_durable(&mut self, body: Body) -> Result<Event> {
+        let event = self.append(body)?;
         self.sync()?;
-        Ok(self.data.events.last().unwrap())
+        Ok(event)
     }
 
     pub fn sync(&mut self) -> Result<()> {
         if self.unsynced {
-            let path = self.data.dir.join(EVENTS_FILE);
+            let path = self.dir.join(EVENTS_FILE);
             self.file.sync_data().map_err(io_err(&path))?;
             self.unsynced = false;
         }
@@ -199,27 +117,201 @@ impl Session {
     }
 }
 
-impl Drop for Session {
+impl Drop for Log {
     fn drop(&mut self) {
         let _ = self.sync();
     }
 }
 
+/// A session opened for writing: its log and its [`Replay`], which every
+/// appended event is pushed to.
+#[derive(Debug)]
+pub struct Session {
+    log: Log,
+    replay: Replay,
+    /// Bytes of a torn last line cut off on open.
+    recovered: Option<u64>,
+}
+
+impl Session {
+    /// Create a new session directory from `tasks`, or open the existing one
+    /// if it was started from the same tasks (resume). A new session appears
+    /// whole or not at all: it is built in a temp directory and renamed.
+    pub fn create_or_open(
+        dir: &Path,
+        tasks: &[Task],
+        source_path: &str,
+        source_format: SourceFormat,
+    ) -> Result<Session> {
+        let snapshot = snapshot_text(tasks);
+        let digest = crate::hash::sha256_hex(snapshot.as_bytes());
+        if !dir.join(EVENTS_FILE).is_file() {
+            let created = Body::SessionCreated {
+                crit_version: crate::VERSION.to_string(),
+                source_path: source_path.to_string(),
+                source_format,
+                tasks_sha256: digest.clone(),
+                task_count: tasks.len(),
+            };
+            create(dir, &snapshot, created)?;
+        }
+        let session = Session::open(dir)?;
+        check_same_tasks(&session, &digest)?;
+        Ok(session)
+    }
+
+    /// Open an existing session for writing: take the lock, recover a torn
+    /// last line (truncate it, record a `recovered` event; see
+    /// [`Session::recovered`]).
+    pub fn open(dir: &Path) -> Result<Session> {
+        let events_path = dir.join(EVENTS_FILE);
+        if !events_path.is_file() {
+            return Err(SessionError::NotFound(dir.to_path_buf()));
+        }
+        let lock = take_lock(dir)?;
+        let tasks = read_tasks(&dir.join(TASKS_FILE))?;
+        let (events, torn) = read_events(&events_path)?;
+        check_header(dir, &events)?;
+        if torn > 0 {
+            tracing::warn!(path = %events_path.display(), torn, "truncating torn last line");
+            truncate_torn(&events_path, torn)?;
+        }
+        let next_seq = events.last().map_or(1, |e| e.seq + 1);
+        let mut session = Session {
+            log: Log::open(dir, lock, next_seq)?,
+            replay: Replay::new(tasks, events).at(dir),
+            recovered: (torn > 0).then_some(torn),
+        };
+        if torn > 0 {
+            session.append_durable(Body::Recovered {
+                dropped_bytes: torn,
+            })?;
+        }
+        Ok(session)
+    }
+
+    /// Bytes of an incomplete last line removed on open (a write was
+    /// interrupted), for the command to tell the user.
+    pub fn recovered(&self) -> Option<u64> {
+        self.recovered
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.log.dir()
+    }
+
+    pub fn replay(&self) -> &Replay {
+        &self.replay
+    }
+
+    pub fn tasks(&self) -> &[Arc<Task>] {
+        self.replay.tasks()
+    }
+
+    pub fn events(&self) -> &[Event] {
+        self.replay.events()
+    }
+
+    /// Append one event and fold it. Not yet fsync'd: call `sync`.
+    pub fn append(&mut self, body: Body) -> Result<&Event> {
+        let event = self.log.append(body)?;
+        self.replay.push(event);
+        Ok(self.replay.events().last().expect("just pushed"))
+    }
+
+    /// Append, fold and fsync: for labels and verdicts.
+    pub fn append_durable(&mut self, body: Body) -> Result<&Event> {
+        self.append(body)?;
+        self.sync()?;
+        Ok(self.replay.events().last().expect("just pushed"))
+    }
+
+    pub fn sync(&mut self) -> Result<()> {
+        self.log.sync()
+    }
+
+    /// The writer and the fold apart: for the review UI, whose state owns
+    /// the fold while its driver writes.
+    pub fn split(self) -> (Log, Replay) {
+        (self.log, self.replay)
+    }
+}
+
+/// Build the session in `.<name>.creating.<pid>` beside `dir`, then rename
+/// it into place. Losing a race to another creator is fine: theirs is
+/// opened (and checked for the same tasks) instead.
+fn create(dir: &Path, snapshot: &str, created: Body) -> Result<()> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    let tmp = parent.join(format!(
+        ".{}.creating.{}",
+        session_name(dir),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&tmp); // ours from an earlier crash
+    std::fs::create_dir(&tmp).map_err(io_err(&tmp))?;
+    let header = Event {
+        v: SCHEMA_VERSION,
+        seq: 1,
+        ts: Timestamp::now(),
+        body: created,
+    };
+    let mut line = serde_json::to_string(&header).expect("events always serialize");
+    line.push('\n');
+    let write = |name: &str, text: &str| {
+        let path = tmp.join(name);
+        write_synced(&path, text.as_bytes()).map_err(io_err(&path))
+    };
+    write(TASKS_FILE, snapshot)?;
+    write(EVENTS_FILE, &line)?;
+    fsutil::sync_dir(&tmp);
+    let placed = std::fs::rename(&tmp, dir);
+    let _ = std::fs::remove_dir_all(&tmp);
+    match placed {
+        Ok(()) => {
+            fsutil::sync_dir(&parent);
+            Ok(())
+        }
+        Err(_) if dir.join(EVENTS_FILE).is_file() => Ok(()), // another creator won
+        Err(_) if dir.is_dir() => Err(SessionError::NotASession(dir.to_path_buf())),
+        Err(e) => Err(io_err(dir)(e)),
+    }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+fn truncate_torn(path: &Path, torn: u64) -> Result<()> {
+    let f = OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(io_err(path))?;
+    let len = f.metadata().map_err(io_err(path))?.len();
+    f.set_len(len - torn).map_err(io_err(path))?;
+    f.sync_all().map_err(io_err(path))
+}
+
+/// A log must start with `session_created`; an empty or headless one (its
+/// creation was cut short by an older crit) says how to repair it.
+pub(super) fn check_header(dir: &Path, events: &[Event]) -> Result<()> {
+    match events.first().map(|e| &e.body) {
+        Some(Body::SessionCreated { .. }) => Ok(()),
+        _ => Err(SessionError::Headless(dir.to_path_buf())),
+    }
+}
+
 fn check_same_tasks(session: &Session, digest: &str) -> Result<()> {
-    let recorded = session.events().iter().find_map(|e| match &e.body {
-        Body::SessionCreated { tasks_sha256, .. } => Some(tasks_sha256.clone()),
-        _ => None,
-    });
-    match recorded {
-        Some(d) if d == digest => Ok(()),
-        Some(_) => Err(SessionError::Mismatch {
+    match &session.events()[0].body {
+        Body::SessionCreated { tasks_sha256, .. } if tasks_sha256 == digest => Ok(()),
+        _ => Err(SessionError::Mismatch {
             dir: session.dir().to_path_buf(),
             reason: "the task snapshot's SHA-256 differs".into(),
-        }),
-        None => Err(SessionError::Corrupt {
-            path: session.dir().join(EVENTS_FILE),
-            line: 1,
-            message: "first event is not session_created".into(),
         }),
     }
 }
@@ -233,100 +325,16 @@ fn snapshot_text(tasks: &[Task]) -> String {
     text
 }
 
-/// Length of the prefix that ends with a newline (complete lines only).
-fn complete_prefix(bytes: &[u8]) -> usize {
-    bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)
-}
-
-fn parse_events(path: &Path, bytes: &[u8]) -> Result<Vec<Event>> {
-    let mut events = Vec::new();
-    let mut last_seq = 0;
-    for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
-        if raw.is_empty() {
-            continue;
-        }
-        let corrupt = |message: String| SessionError::Corrupt {
-            path: path.to_path_buf(),
-            line: i + 1,
-            message,
-        };
-        let text = std::str::from_utf8(raw)
-            .map_err(|e| corrupt(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-        let event = parse_event(text).map_err(corrupt)?;
-        if event.seq <= last_seq {
-            return Err(corrupt(format!(
-                "sequence number {} does not follow {last_seq}",
-                event.seq
-            )));
-        }
-        last_seq = event.seq;
-        events.push(event);
-    }
-    Ok(events)
-}
-
-fn parse_event(text: &str) -> std::result::Result<Event, String> {
-    // Fast path: straight into `Event` (half the time of going through a
-    // `Value`, which dominates reading a large log); the slow path below
-    // gives the precise message for a bad line.
-    if let Ok(event) = serde_json::from_str::<Event>(text) {
-        if event.v <= SCHEMA_VERSION {
-            return Ok(event);
-        }
-    }
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("invalid JSON: {e}"))?;
-    let v = value.get("v").and_then(|v| v.as_u64()).unwrap_or(0);
-    if v > SCHEMA_VERSION as u64 {
-        return Err(format!(
-            "event schema version {v} is newer than this crit understands ({SCHEMA_VERSION}); upgrade crit"
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| format!("not a valid event: {e}"))
-}
-
-fn read_tasks(path: &Path) -> Result<Vec<Task>> {
-    match native::read(path) {
-        Ok(loaded) if loaded.skipped.is_empty() => Ok(loaded.tasks),
-        Ok(loaded) => {
-            let e = &loaded.skipped[0];
-            Err(SessionError::Corrupt {
-                path: e.file.clone(),
-                line: e.line,
-                message: e.message.clone(),
-            })
-        }
-        Err(crate::task::TaskError::Io { path, source }) => Err(SessionError::Io { path, source }),
-        Err(other) => Err(SessionError::Corrupt {
-            path: path.to_path_buf(),
-            line: 0,
-            message: other.to_string(),
-        }),
-    }
-}
-
-fn open_append(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(io_err(path))
-}
-
-/// Exclusive advisory lock on `dir/lock`, which names the holder's pid.
-fn take_lock(dir: &Path) -> Result<File> {
-    let path = dir.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .map_err(io_err(&path))?;
-    match file.try_lock() {
+/// The session's lock: an exclusive advisory lock on the session directory
+/// itself (nothing a user deletes by accident), plus `lock`, a file that
+/// names the holder's pid for the message a second writer gets.
+pub(super) fn take_lock(dir: &Path) -> Result<File> {
+    let handle = File::open(dir).map_err(io_err(dir))?;
+    let pid_path = dir.join(LOCK_FILE);
+    match handle.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            let pid = std::fs::read_to_string(&path)
+            let pid = std::fs::read_to_string(&pid_path)
                 .map(|s| s.trim().to_string())
                 .unwrap_or_default();
             return Err(SessionError::Locked {
@@ -338,68 +346,8 @@ fn take_lock(dir: &Path) -> Result<File> {
                 },
             });
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
+        Err(std::fs::TryLockError::Error(e)) => return Err(io_err(dir)(e)),
     }
-    file.set_len(0).map_err(io_err(&path))?;
-    write!(file, "{}", std::process::id()).map_err(io_err(&path))?;
-    Ok(file)
-}
-
-/// Write via a temp file and rename, so readers never see half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(bytes).map_err(io_err(&tmp))?;
-    f.sync_all().map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))?;
-    Ok(())
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
-/// One row of `crit sessions`.
-#[derive(Debug, Clone)]
-pub struct SessionSummary {
-    pub name: String,
-    pub dir: PathBuf,
-    pub tasks: usize,
-    pub events: usize,
-    pub error: Option<String>,
-}
-
-/// Sessions under `root`, sorted by name; unreadable ones carry an error.
-pub fn list_sessions(root: &Path) -> Vec<SessionSummary> {
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return Vec::new();
-    };
-    let mut out: Vec<SessionSummary> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join(EVENTS_FILE).is_file())
-        .map(|dir| {
-            let name = session_name(&dir);
-            match SessionData::read(&dir) {
-                Ok(d) => SessionSummary {
-                    name,
-                    dir,
-                    tasks: d.tasks.len(),
-                    events: d.events.len(),
-                    error: None,
-                },
-                Err(e) => SessionSummary {
-                    name,
-                    dir,
-                    tasks: 0,
-                    events: 0,
-                    error: Some(e.to_string()),
-                },
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
+    std::fs::write(&pid_path, std::process::id().to_string()).map_err(io_err(&pid_path))?;
+    Ok(handle)
 }

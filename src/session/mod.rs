@@ -1,22 +1,34 @@
 //! Sessions on disk: a directory with the task snapshot (`tasks.jsonl`), the
-//! append-only `events.jsonl`, and a `lock` held by the one writer.
+//! append-only `events.jsonl`, and a `lock` held by the one writer; and
+//! [`Replay`], the one owner of what the events add up to.
 
 pub mod event;
 pub mod fold;
+pub mod fsck;
 mod log;
+mod migrate;
+pub mod protocol;
+mod read;
+mod replay;
+pub mod time;
+mod vocab;
+pub mod work;
 
 pub use event::{Body, Event};
-pub use fold::{fold, SessionState};
-pub use log::{list_sessions, Session, SessionData, SessionSummary};
+pub use fold::TaskState;
+pub use log::{session_name, Log, Session, EVENTS_FILE, TASKS_FILE};
+pub use read::{list_sessions, SessionSummary};
+pub use replay::{Replay, ResumePoint};
+pub use time::Timestamp;
 
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("session {dir} is in use by another crit process (pid {pid}); close it first or open with --read-only")]
     Locked { dir: PathBuf, pid: String },
@@ -32,11 +44,17 @@ pub enum SessionError {
     Mismatch { dir: PathBuf, reason: String },
     #[error("session {0} is read-only")]
     ReadOnly(PathBuf),
+    #[error("{path} changed under this writer ({why}); nothing more was written. Another process wrote to the session: check it with `crit fsck`")]
+    Changed { path: PathBuf, why: String },
+    #[error("session {} has no session_created event (its creation was interrupted); `crit fsck {} --repair` rebuilds it from tasks.jsonl", .0.display(), .0.display())]
+    Headless(PathBuf),
+    #[error("{0} exists but is not a session (it has no events.jsonl); choose another name or remove it")]
+    NotASession(PathBuf),
 }
 
 pub type Result<T> = std::result::Result<T, SessionError>;
 
 pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> SessionError {
     let path = path.into();
-    move |source| SessionError::Io { path, source }
+    move |error| SessionError::Io { path, error }
 }

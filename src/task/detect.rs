@@ -1,6 +1,6 @@
 //! Format detection from the keys of the first valid JSON object.
 
-use super::native::parse_line;
+use super::jsonl::parse_line;
 use super::{Format, Result, TaskError};
 use serde_json::{Map, Value};
 use std::fs::File;
@@ -56,9 +56,9 @@ fn looks_native(obj: &Map<String, Value>) -> bool {
 
 /// The first line that parses as a JSON object; stops reading there.
 pub(crate) fn first_object(path: &Path) -> Result<Option<Map<String, Value>>> {
-    let io = |source| TaskError::Io {
+    let io = |error| TaskError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let mut reader = BufReader::new(File::open(path).map_err(io)?);
     let mut raw = Vec::new();

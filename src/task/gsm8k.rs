@@ -7,7 +7,7 @@
 //! `gsm8k` = `{"index", "model", "is_correct"}`; `is_correct` is an automatic
 //! final-answer match, not a human judgement.
 
-use super::native::{non_empty, non_empty_answer, read_jsonl, req_bool, req_int, req_str, within};
+use super::jsonl::{non_empty, non_empty_answer, read_jsonl, req_bool, req_int, req_str, within};
 use super::{Loaded, Result, Task};
 use serde_json::{json, Map, Value};
 use std::path::Path;

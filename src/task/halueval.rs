@@ -7,7 +7,7 @@
 //! Meta `halueval` = `{"source_line", "ID"?, "hallucination": "yes"|"no",
 //! "hallucination_spans": [..]}`.
 
-use super::native::{
+use super::jsonl::{
     non_empty, non_empty_answer, opt_int, read_jsonl_at, req_array, req_str, type_name,
 };
 use super::{Loaded, Result, Task};

@@ -7,9 +7,11 @@ pub mod detect;
 pub mod gsm8k;
 pub mod halueval;
 pub mod hh_rlhf;
+pub mod jsonl;
 pub mod mt_bench;
 pub mod native;
 pub mod prm800k;
+pub mod segment;
 
 pub use detect::detect;
 
@@ -29,6 +31,29 @@ pub struct Task {
     pub steps: Option<Vec<Span>>,
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub meta: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Which answer of a pairwise task (`a` is `Task.answer`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Side {
+    A,
+    B,
 }
 
 /// A byte range `[start, end)` into an answer.
@@ -51,9 +76,22 @@ impl Task {
 }
 
 /// Input formats crit reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::Display,
+)]
 #[serde(rename_all = "kebab-case")]
 #[value(rename_all = "kebab-case")]
+#[strum(serialize_all = "kebab-case")]
 pub enum Format {
     /// crit's own JSONL: {"id","prompt","answer"|"answer_a"+"answer_b","reference"?,"meta"?}
     Native,
@@ -71,14 +109,7 @@ pub enum Format {
 
 impl Format {
     pub fn name(self) -> &'static str {
-        match self {
-            Format::Native => "native",
-            Format::Gsm8k => "gsm8k",
-            Format::Prm800k => "prm800k",
-            Format::MtBench => "mt-bench",
-            Format::HhRlhf => "hh-rlhf",
-            Format::Halueval => "halueval",
-        }
+        self.into()
     }
 }
 
@@ -99,11 +130,15 @@ impl std::fmt::Display for LineError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
+    #[error("{path}: no such file")]
+    NotFound { path: PathBuf },
+    #[error("{path} is a directory, not a task file")]
+    IsDirectory { path: PathBuf },
     #[error("{}", render_invalid(.errors, *.total))]
     Invalid {
         errors: Vec<LineError>,
@@ -142,6 +177,7 @@ pub struct Loaded {
 /// Read tasks from `path`. With `skip_invalid` bad lines are returned in
 /// `skipped`; without it any bad line fails the whole read.
 pub fn load(path: &Path, format: Option<Format>, skip_invalid: bool) -> Result<Loaded> {
+    check_is_file(path)?;
     let format = match format {
         Some(f) => f,
         None => detect(path)?,
@@ -157,6 +193,23 @@ pub fn load(path: &Path, format: Option<Format>, skip_invalid: bool) -> Result<L
         });
     }
     Ok(loaded)
+}
+
+/// A missing file or a directory is the user's input being wrong.
+pub fn check_is_file(path: &Path) -> Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(TaskError::IsDirectory {
+            path: path.to_path_buf(),
+        }),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(TaskError::NotFound {
+            path: path.to_path_buf(),
+        }),
+        Err(error) => Err(TaskError::Io {
+            path: path.to_path_buf(),
+            error,
+        }),
+    }
 }
 
 /// Dispatch to the reader of one format.

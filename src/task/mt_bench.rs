@@ -15,12 +15,12 @@
 //!   `mtb-human-{pair_index}`, meta `mt_bench_human` = `{"pair_index",
 //!   "question_id", "turn", "label": 1|2, "category"}`. See [`human_label`].
 
-use super::native::{
+use super::jsonl::{
     for_each_object, non_empty, non_empty_answer, opt_int, opt_str, read_jsonl_at, req_array,
     req_int, req_str, type_name,
 };
 use super::{LineError, Loaded, Result, Task, TaskError};
-use crate::session::event::Side;
+use super::Side;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -231,7 +231,7 @@ fn first_turn(obj: &Map<String, Value>) -> std::result::Result<String, String> {
     let Some(Value::Object(choice)) = choices.first() else {
         return Err("field \"choices\" must hold at least one object".into());
     };
-    let turns = req_array(choice, "turns").map_err(|e| super::native::within("choices[0]", e))?;
+    let turns = req_array(choice, "turns").map_err(|e| super::jsonl::within("choices[0]", e))?;
     first_string("choices[0].turns", turns)
 }
 

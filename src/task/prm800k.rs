@@ -19,7 +19,7 @@
 //! verbatim], "finish_reason"?, "final_answer"?, ...}`: enough to write
 //! PRM800K's layout back out. See [`ratings`], [`steps`].
 
-use super::native::{
+use super::jsonl::{
     non_empty, opt_int, read_jsonl_at, req_array, req_obj, req_str, type_name, within,
 };
 use super::{Loaded, Result, Span, Task};

@@ -2,11 +2,14 @@
 //! fsync for labels and verdicts, assistant submits/cancels) and feeds the
 //! results back as messages. The event loop is generic over ratatui's
 //! `Backend` and over the input stream, so it runs on `TestBackend` too.
+//! It keeps the layout of the last frame drawn and hands it over with each
+//! mouse event, so the update hit-tests without rendering.
 
+use super::drawn::Drawn;
 use super::state::App;
-use super::update::{request, update, Effect, Msg};
-use crate::assist::{Assistant, EventReceiver};
-use crate::session::{Event, Session, SessionError};
+use super::update::{update, Effect, Msg};
+use crate::assist::{Assistant, EventReceiver, Request};
+use crate::session::{Event, Log, SessionError};
 use crossterm::event::Event as TermEvent;
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
@@ -49,25 +52,63 @@ impl EditorHost for NoEditor {
 }
 
 pub struct Driver {
-    /// `None` when read-only.
-    session: Option<Session>,
+    /// The log's writer; `None` when read-only. The fold lives in the app.
+    log: Option<Log>,
     assistant: Option<Box<dyn Assistant>>,
     pub rx: EventReceiver,
     clock: Clock,
+    /// Layout of the last frame drawn (what a click is aimed at).
+    drawn: Option<Arc<Drawn>>,
+    /// Every effect performed or passed on, when tracing (tests).
+    trace: Option<Vec<Effect>>,
 }
 
 impl Driver {
     pub fn new(
-        session: Option<Session>,
+        log: Option<Log>,
         assistant: Option<Box<dyn Assistant>>,
         rx: EventReceiver,
         clock: Clock,
     ) -> Driver {
         Driver {
-            session,
+            log,
             assistant,
             rx,
             clock,
+            drawn: None,
+            trace: None,
+        }
+    }
+
+    /// From now on keep a copy of every effect (see `take_trace`).
+    pub fn trace(&mut self) {
+        self.trace.get_or_insert_with(Vec::new);
+    }
+
+    /// The effects since the last call, in the order they were performed.
+    pub fn take_trace(&mut self) -> Vec<Effect> {
+        self.trace.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Draw one frame and keep its layout for the mouse.
+    pub fn draw<B: Backend>(&mut self, terminal: &mut Terminal<B>, app: &App) -> Result<()> {
+        self.drawn = Some(Arc::new(draw(terminal, app)?));
+        Ok(())
+    }
+
+    /// The layout of the last frame drawn.
+    pub fn drawn(&self) -> Option<&Drawn> {
+        self.drawn.as_deref()
+    }
+
+    /// The message for a terminal event: a mouse event goes with the layout
+    /// it was aimed at (none before the first frame: nothing to click).
+    pub fn message(&self, ev: TermEvent) -> Option<Msg> {
+        match ev {
+            TermEvent::Key(k) => Some(Msg::Key(k)),
+            TermEvent::Mouse(m) => self.drawn.clone().map(|d| Msg::Mouse(m, d)),
+            TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
+            _ => None,
         }
     }
 
@@ -75,8 +116,8 @@ impl Driver {
         (self.clock)()
     }
 
-    pub fn session(&self) -> Option<&Session> {
-        self.session.as_ref()
+    pub fn log(&self) -> Option<&Log> {
+        self.log.as_ref()
     }
 
     /// Apply `msg` and perform its effects (and those of the messages they
@@ -87,6 +128,9 @@ impl Driver {
         let mut outer = Vec::new();
         while let Some(m) = queue.pop_front() {
             for fx in update(app, m, self.now_ms()) {
+                if let Some(t) = self.trace.as_mut() {
+                    t.push(fx.clone());
+                }
                 match fx {
                     Effect::Append { body, durable } => {
                         if let Some(ev) = self.append(body, durable)? {
@@ -95,12 +139,19 @@ impl Driver {
                     }
                     Effect::Submit {
                         id,
-                        task,
                         kind,
                         seed,
+                        input,
+                        ..
                     } => {
                         if let Some(a) = &self.assistant {
-                            a.submit(request(app, id, task, kind, seed));
+                            let task = input;
+                            a.submit(Request {
+                                id,
+                                task,
+                                kind,
+                                seed,
+                            });
                         }
                     }
                     Effect::Cancel(id) => {
@@ -116,15 +167,15 @@ impl Driver {
     }
 
     fn append(&mut self, body: crate::session::Body, durable: bool) -> Result<Option<Event>> {
-        let Some(s) = self.session.as_mut() else {
+        let Some(log) = self.log.as_mut() else {
             return Ok(None);
         };
         let ev = if durable {
-            s.append_durable(body)?
+            log.append_durable(body)?
         } else {
-            s.append(body)?
+            log.append(body)?
         };
-        Ok(Some(ev.clone()))
+        Ok(Some(ev))
     }
 
     /// Feed every assistant event already waiting. Returns how many.
@@ -153,17 +204,18 @@ impl Driver {
 
     /// Make everything written so far durable.
     pub fn finish(&mut self) -> Result<()> {
-        if let Some(s) = self.session.as_mut() {
-            s.sync()?;
+        if let Some(log) = self.log.as_mut() {
+            log.sync()?;
         }
         Ok(())
     }
 }
 
-/// Draw one frame.
-pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &App) -> std::io::Result<()> {
-    terminal.draw(|f| f.render_widget(app, f.area()))?;
-    Ok(())
+/// Draw one frame; returns its layout.
+pub fn draw<B: Backend>(terminal: &mut Terminal<B>, app: &App) -> std::io::Result<Drawn> {
+    let mut drawn = Drawn::default();
+    terminal.draw(|f| f.render_stateful_widget(app, f.area(), &mut drawn))?;
+    Ok(drawn)
 }
 
 /// The event loop: input, assistant events, ticks and termination signals
@@ -188,10 +240,10 @@ where
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let mut signals = Signals::new();
     loop {
-        draw(terminal, app)?;
+        driver.draw(terminal, app)?;
         let msg = tokio::select! {
             ev = input.next() => match ev {
-                Some(Ok(ev)) => match term_msg(ev) { Some(m) => m, None => continue },
+                Some(Ok(ev)) => match driver.message(ev) { Some(m) => m, None => continue },
                 Some(Err(e)) => return Err(e.into()),
                 None => Msg::Quit,
             },
@@ -205,17 +257,8 @@ where
         }
         driver.pump(app)?; // coalesce: all waiting tokens, then one draw
     }
-    draw(terminal, app)?;
+    driver.draw(terminal, app)?;
     driver.finish()
-}
-
-fn term_msg(ev: TermEvent) -> Option<Msg> {
-    match ev {
-        TermEvent::Key(k) => Some(Msg::Key(k)),
-        TermEvent::Mouse(m) => Some(Msg::Mouse(m)),
-        TermEvent::Resize(w, h) => Some(Msg::Resize(w, h)),
-        _ => None,
-    }
 }
 
 /// Perform loop-level effects; true when the app should exit.

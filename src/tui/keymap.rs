@@ -355,6 +355,13 @@ impl Keymap {
         self.keys.get(&action).map_or(&[], Vec::as_slice)
     }
 
+    /// The first key of `action` ("(unbound)" if none), for hints in text.
+    pub fn first(&self, action: Action) -> String {
+        self.keys_for(action)
+            .first()
+            .map_or_else(|| "(unbound)".into(), |k| k.to_string())
+    }
+
     /// "j/down" for help lines and hints.
     pub fn hint(&self, action: Action) -> String {
         let ks: Vec<String> = self

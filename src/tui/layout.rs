@@ -9,7 +9,7 @@ pub const MIN_HEIGHT: u16 = 16;
 /// From this width on, answer and assistance sit side by side.
 pub const WIDE: u16 = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Areas {
     /// Prompt (and reference) block, bordered.
     pub prompt: Rect,

@@ -2,93 +2,17 @@
 //! on screen. Changed only by `update`; drawn from `&App`.
 
 use super::keymap::Keymap;
-use super::layout::{self, Areas};
-use super::text;
 use crate::assist::{Check, Critique, Kind, Output, Severity, Step};
-use crate::session::event::{Body, Event, Phase, Preference, ViewAction};
+use crate::session::event::{Event, Phase, Preference, ViewAction};
+pub use crate::session::event::{Protocol, ProtocolSpec, Tab};
 use crate::session::fold::{AssistRecord, EvaluatorWork, TaskState};
-use crate::session::{fold, SessionState};
+use crate::session::protocol::arm_for;
+use crate::session::Replay;
 use crate::task::{Span, Task};
 use ratatui::layout::Rect;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tui_textarea::TextArea;
-
-/// How assistance is shown on a task (measuring the help itself).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    Assisted,
-    /// Hidden until an unaided verdict is recorded, then revealed.
-    BlindFirst,
-    /// Control arm: no assistance.
-    Unassisted,
-}
-
-impl Protocol {
-    pub fn name(self) -> &'static str {
-        match self {
-            Protocol::Assisted => "assisted",
-            Protocol::BlindFirst => "blind-first",
-            Protocol::Unassisted => "unassisted",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Protocol> {
-        [
-            Protocol::Assisted,
-            Protocol::BlindFirst,
-            Protocol::Unassisted,
-        ]
-        .into_iter()
-        .find(|p| p.name() == s.trim())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Critiques,
-    Checks,
-    Steps,
-    Diff,
-}
-
-impl Tab {
-    pub const ALL: [Tab; 4] = [Tab::Critiques, Tab::Checks, Tab::Steps, Tab::Diff];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Tab::Critiques => "critiques",
-            Tab::Checks => "checks",
-            Tab::Steps => "steps",
-            Tab::Diff => "diff",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Tab> {
-        Tab::ALL.into_iter().find(|t| t.name() == s)
-    }
-
-    pub fn kind(self) -> Option<Kind> {
-        match self {
-            Tab::Critiques => Some(Kind::Critique),
-            Tab::Checks => Some(Kind::Checks),
-            Tab::Steps => Some(Kind::Decompose),
-            Tab::Diff => None,
-        }
-    }
-
-    pub fn index(self) -> usize {
-        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-
-    pub fn of_kind(kind: Kind) -> Tab {
-        match kind {
-            Kind::Critique => Tab::Critiques,
-            Kind::Checks => Tab::Checks,
-            Kind::Decompose => Tab::Steps,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -101,10 +25,8 @@ pub enum Focus {
 pub struct Options {
     pub evaluator: String,
     pub session_name: String,
-    pub protocol: Protocol,
-    /// Non-empty: the protocol is drawn per task from these arms.
-    pub arms: Vec<Protocol>,
-    pub arm_seed: u64,
+    /// One protocol for every task, or arms drawn per task.
+    pub protocol: ProtocolSpec,
     pub prefetch: usize,
     pub idle_ms: u64,
     pub read_only: bool,
@@ -122,9 +44,7 @@ impl Default for Options {
         Options {
             evaluator: "evaluator".into(),
             session_name: "session".into(),
-            protocol: Protocol::Assisted,
-            arms: Vec::new(),
-            arm_seed: 0,
+            protocol: ProtocolSpec::Fixed(Protocol::Assisted),
             prefetch: 2,
             idle_ms: 60_000,
             read_only: false,
@@ -177,11 +97,7 @@ pub const CATEGORIES: [&str; 6] = [
 pub const SEVERITIES: [Severity; 3] = [Severity::Minor, Severity::Major, Severity::Critical];
 
 pub fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Minor => "minor",
-        Severity::Major => "major",
-        Severity::Critical => "critical",
-    }
+    s.into()
 }
 
 /// The evaluator's own critique being written.
@@ -227,10 +143,8 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct App {
     pub opts: Options,
-    pub tasks: Vec<Task>,
-    /// Mirror of the session log; `session` is its fold.
-    pub events: Vec<Event>,
-    pub session: SessionState,
+    /// The session's tasks, events and their fold (the one owner).
+    pub replay: Replay,
     pub current: usize,
     pub tab: Tab,
     pub focus: Focus,
@@ -265,13 +179,10 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(opts: Options, tasks: Vec<Task>, events: Vec<Event>) -> App {
-        let session = fold(&tasks, &events);
+    pub fn new(opts: Options, replay: Replay) -> App {
         let mut app = App {
             opts,
-            tasks,
-            events,
-            session,
+            replay,
             current: 0,
             tab: Tab::Critiques,
             focus: Focus::Assist,
@@ -302,49 +213,20 @@ impl App {
     }
 
     /// Put the cursor where this evaluator left off: last opened task, then
-    /// the tab and focused item recorded after it.
+    /// the tab, focused item and scroll recorded after it.
     fn resume(&mut self) {
-        let me = self.opts.evaluator.clone();
-        let mut task = None;
-        let mut tab = None;
-        let mut focus = None;
-        let mut scroll = None;
-        for e in &self.events {
-            let Body::View {
-                task: t,
-                evaluator,
-                action,
-            } = &e.body
-            else {
-                continue;
-            };
-            if *evaluator != me {
-                continue;
-            }
-            match action {
-                ViewAction::TaskOpened { .. } => {
-                    task = Some(t.clone());
-                    tab = None;
-                    focus = None;
-                    scroll = None;
-                }
-                ViewAction::Scrolled { panel, offset } if panel == "answer" => {
-                    scroll = Some(*offset as usize)
-                }
-                ViewAction::TabSwitched { tab: name } => tab = Tab::parse(name),
-                ViewAction::Focused { assistance, index } => focus = Some((*assistance, *index)),
-                _ => {}
-            }
-        }
-        let Some(i) = task.and_then(|t| self.session.index_of(&t)) else {
+        let Some(point) = self.replay.resume_point(&self.opts.evaluator).cloned() else {
+            return;
+        };
+        let Some(i) = self.replay.index_of(&point.task) else {
             return;
         };
         self.current = i;
-        self.resume_scroll = scroll;
-        if let Some(t) = tab {
+        self.resume_scroll = point.scroll.map(|s| s as usize);
+        if let Some(t) = point.tab {
             self.tab = t;
         }
-        if let Some((seq, index)) = focus {
+        if let Some((seq, index)) = point.focus {
             self.restore_focus(seq, index);
         }
     }
@@ -360,24 +242,21 @@ impl App {
         }
     }
 
-    /// Record a new log event (from the driver) and refold.
+    /// Fold an event the driver appended to the log.
     pub fn apply(&mut self, event: Event) {
-        let retract = matches!(event.body, Body::Retract { .. });
-        if retract {
-            self.events.push(event);
-            self.session = fold(&self.tasks, &self.events);
-        } else {
-            self.session.push(&event);
-            self.events.push(event);
-        }
+        self.replay.push(event);
+    }
+
+    pub fn task_count(&self) -> usize {
+        self.replay.tasks().len()
     }
 
     pub fn task(&self) -> &Arc<Task> {
-        &self.session.tasks[self.current]
+        self.replay.task(self.current)
     }
 
     pub fn task_state(&self) -> &TaskState {
-        &self.session.states[self.current]
+        self.replay.state(self.current)
     }
 
     pub fn work(&self) -> Option<&EvaluatorWork> {
@@ -385,28 +264,17 @@ impl App {
     }
 
     pub fn work_on(&self, i: usize) -> Option<&EvaluatorWork> {
-        self.session.states[i]
-            .by_evaluator
-            .get(&self.opts.evaluator)
+        self.replay.state(i).by_evaluator.get(&self.opts.evaluator)
     }
 
-    /// The protocol arm of task `i`: recorded arm first (resume), else drawn
-    /// from the arms by a stable hash of seed and task id.
+    /// The protocol arm of task `i`: the arm this evaluator saw (resume),
+    /// else the study design's (`crit assign`), else drawn from the spec.
     pub fn arm(&self, i: usize) -> Protocol {
-        if let Some(p) = self
-            .work_on(i)
-            .and_then(|w| w.arm.as_deref())
-            .and_then(Protocol::parse)
-        {
-            return p;
-        }
-        if self.opts.arms.is_empty() {
-            return self.opts.protocol;
-        }
-        let key = format!("{}:{}", self.opts.arm_seed, self.tasks[i].id);
-        let digest = crate::hash::sha256_hex(key.as_bytes());
-        let n = u64::from_str_radix(&digest[..15], 16).unwrap_or(0);
-        self.opts.arms[(n % self.opts.arms.len() as u64) as usize]
+        let id = &self.replay.task(i).id;
+        self.work_on(i)
+            .and_then(|w| w.arm)
+            .or_else(|| self.replay.assigned_arm(id))
+            .unwrap_or_else(|| arm_for(&self.opts.protocol, id))
     }
 
     /// Is assistance hidden on the current task?
@@ -552,50 +420,9 @@ impl App {
         self.work().map_or(0, |w| w.active_ms) + self.pending_active_ms + live
     }
 
-    pub fn areas(&self) -> Areas {
-        self.areas_in(self.size)
-    }
-
-    /// Layout for a screen of `area`: the prompt block fits its text.
-    pub fn areas_in(&self, area: Rect) -> Areas {
-        let wide = area.width >= layout::WIDE;
-        let w = if wide { area.width / 2 } else { area.width };
-        let lines = text::wrap(&self.prompt_text(), w.saturating_sub(2) as usize).len();
-        layout::areas(area, lines.min(u16::MAX as usize) as u16)
-    }
-
-    /// Prompt plus reference, as shown in the prompt block.
-    pub fn prompt_text(&self) -> String {
-        let t = self.task();
-        match &t.reference {
-            Some(r) => format!("{}\nReference: {}", t.prompt.trim_end(), r.trim()),
-            None => t.prompt.trim_end().to_string(),
-        }
-    }
-
-    /// Visual lines of the answer at the answer pane's width.
-    pub fn answer_lines(&self) -> Vec<std::ops::Range<usize>> {
-        let w = layout::inner(self.areas().answer).width as usize;
-        text::wrap(self.answer(), w)
-    }
-
-    pub fn answer_height(&self) -> usize {
-        layout::inner(self.areas().answer).height as usize
-    }
-
     /// Does task `i` have a verdict from this evaluator?
     pub fn has_verdict(&self, i: usize) -> bool {
         self.work_on(i).is_some_and(|w| !w.verdicts.is_empty())
-    }
-
-    /// The visual selection as a byte span, if any.
-    pub fn selection(&self) -> Option<Span> {
-        let a = self.anchor?;
-        let (s, e) = (a.min(self.cursor), a.max(self.cursor));
-        Some(Span {
-            start: s,
-            end: text::char_end(self.answer(), e),
-        })
     }
 }
 

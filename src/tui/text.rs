@@ -1,40 +1,30 @@
 //! Text measuring, wrapping and cursor motion over raw (unsanitized) text.
-//! Widths count what is drawn: control characters take the width of their
-//! visible escape, so wrapping and highlighting stay aligned.
+//! Widths count what is drawn: every char is drawn as
+//! `crate::sanitize::push_line_char` writes it (a tab as one space, unsafe
+//! chars as their visible escape), so wrapping and highlighting stay aligned.
 
+use crate::sanitize::{is_unsafe, push_line_char};
 use std::ops::Range;
 use unicode_width::UnicodeWidthChar;
 
-/// Would `sanitize` rewrite this char? (Mirrors `crate::sanitize`.)
-pub fn is_unsafe(c: char) -> bool {
-    (c.is_control() && c != '\n') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Append what is drawn for `c` (tabs become one space).
-pub fn push_display(out: &mut String, c: char) {
-    if c == '\t' {
-        out.push(' ');
-    } else if is_unsafe(c) {
-        out.push_str(&crate::sanitize::sanitize_line(&c.to_string()));
-    } else {
-        out.push(c);
-    }
-}
-
-/// The drawn form of a raw slice (one visual line, no newlines).
+/// The drawn form of a raw slice (one visual line).
 pub fn display(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        push_display(&mut out, c);
+        push_line_char(&mut out, c);
     }
     out
 }
 
+/// Columns `c` takes once drawn.
 pub fn char_width(c: char) -> usize {
     if c == '\t' {
         1
-    } else if is_unsafe(c) {
-        crate::sanitize::sanitize_line(&c.to_string()).len()
+    } else if c == '\n' || is_unsafe(c) {
+        // Escapes are ASCII: one column per byte.
+        let mut drawn = String::new();
+        push_line_char(&mut drawn, c);
+        drawn.len()
     } else {
         c.width().unwrap_or(0)
     }
@@ -181,6 +171,22 @@ mod tests {
             .map(|r| t[r.clone()].to_string())
             .collect();
         assert_eq!(strs, vec!["abcd", "efgh", "ij"]);
+    }
+
+    #[test]
+    fn widths_match_what_is_drawn() {
+        for c in [
+            'a', '\t', '\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\n', '界',
+        ] {
+            let drawn = display(&c.to_string());
+            let w = unicode_width::UnicodeWidthStr::width(drawn.as_str());
+            assert_eq!(char_width(c), w, "{c:?} drawn as {drawn:?}");
+            assert!(
+                !drawn.chars().any(|d| is_unsafe(d) || d == '\t'),
+                "{drawn:?}"
+            );
+        }
+        assert_eq!(display("a\tb"), "a b", "a tab is drawn as one space");
     }
 
     #[test]

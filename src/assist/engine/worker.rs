@@ -92,7 +92,10 @@ impl<'m> Worker<'m> {
             Event::Cancelled { id }
         } else {
             match self.generate(&req) {
-                Ok(Outcome::Done(assistance)) => Event::Done { id, assistance },
+                Ok(Outcome::Done(assistance)) => Event::Done {
+                    id,
+                    assistance: assistance.into(),
+                },
                 Ok(Outcome::Cancelled) => Event::Cancelled { id },
                 Err(e) => Event::Failed {
                     id,
@@ -129,7 +132,8 @@ impl<'m> Worker<'m> {
         let output = schema::parse(req.kind, &gen.text, &req.task)?;
         let template = self.prompter.prompts().template(req.kind);
         let provenance = Provenance {
-            model: self.info.clone(),
+            model: Some(self.info.clone()),
+            served: None,
             template_name: template.name.clone(),
             template_sha256: template.sha256.clone(),
             prompt_sha256: crate::hash::sha256_hex(fitted.text.as_bytes()),

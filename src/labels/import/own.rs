@@ -1,28 +1,46 @@
-//! crit's own exports read back: `critiques` and `trl-preference`. With
-//! `meta` present, tasks and evaluators are recovered from it; without, the
-//! prompt identifies the task and `--evaluator` (default `imported`) is used.
+//! crit's own exports read back into their record types: `critiques` and
+//! `trl-preference`. With `meta` present, tasks and evaluators are recovered
+//! from it; without, the prompt identifies the task and `--evaluator`
+//! (default `imported`) is used. Every record's task is checked with the
+//! session reader's rules before it is kept.
 
-use super::{line_err, source, ImportFormat, Pending, Plan};
-use crate::assist::{Assistance, Critique, Kind, ModelInfo, Output, Provenance, Severity};
-use crate::labels::{LabelError, Result};
+use super::{line_err, readable, Origin, Pending, Plan};
+use crate::assist::{Assistance, Critique, Kind, ModelInfo, Output, Provenance};
+use crate::labels::chat;
+use crate::labels::meta::RecordMeta;
+use crate::labels::records::{CritiqueRecord, CritiqueSource, PreferenceRecord, Text};
+use crate::labels::{LabelError, LabelKind, Result};
 use crate::session::event::{
     Body, CritiqueLabel, LabelValue, Phase, Preference, Side, Target, Verdict,
 };
-use crate::task::native::{for_each_object, req_str, type_name};
-use crate::task::{LineError, Span, Task, TaskError};
+use crate::task::jsonl::for_each_object;
+use crate::task::{LineError, Task, TaskError};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 const DEFAULT_EVALUATOR: &str = "imported";
 
-/// Run `visit` over every object; collect bad lines; fail if any.
-fn read_all(
+type LineResult<T> = std::result::Result<T, String>;
+
+/// Run `visit` over every record (and its `meta`: inline, else from the
+/// `FILE.meta.jsonl` sidecar beside it, whose line n belongs to line n);
+/// collect bad lines; fail if any (unless `skip`).
+fn read_all<R: DeserializeOwned>(
     file: &Path,
     skip: bool,
-    mut visit: impl FnMut(Map<String, Value>, usize) -> std::result::Result<(), String>,
+    mut visit: impl FnMut(R, RecordMeta, usize) -> LineResult<()>,
 ) -> Result<Vec<LineError>> {
-    let errors: Vec<LineError> = for_each_object(file, &mut visit).map_err(|e| match e {
+    let mut sidecar = Sidecar::open(file);
+    let errors = for_each_object(file, |mut obj, line| {
+        if let Some(meta) = sidecar.line(line)? {
+            obj.entry("meta").or_insert(meta);
+        }
+        let (record, meta) = parse_record::<R>(obj)?;
+        visit(record, meta, line)
+    })
+    .map_err(|e| match e {
         TaskError::Invalid { errors, .. } => LabelError::BadLines(errors),
         other => other.into(),
     })?;
@@ -33,79 +51,109 @@ fn read_all(
     }
 }
 
-fn meta_str<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    obj.get("meta")?.get(key)?.as_str()
+/// The meta sidecar of an export, read in step with its records.
+struct Sidecar {
+    lines: Option<std::io::Lines<std::io::BufReader<std::fs::File>>>,
+    at: usize,
 }
 
-fn evaluator_of(obj: &Map<String, Value>, given: Option<&str>) -> String {
+impl Sidecar {
+    fn open(file: &Path) -> Sidecar {
+        let lines = std::fs::File::open(crate::labels::meta_path(file))
+            .ok()
+            .map(|f| std::io::BufRead::lines(std::io::BufReader::new(f)));
+        Sidecar { lines, at: 0 }
+    }
+
+    /// The meta on line `line` (lines are asked for in increasing order).
+    fn line(&mut self, line: usize) -> LineResult<Option<Value>> {
+        let Some(lines) = &mut self.lines else {
+            return Ok(None);
+        };
+        let mut text = None;
+        while self.at < line {
+            text = lines
+                .next()
+                .transpose()
+                .map_err(|e| format!("meta sidecar: {e}"))?;
+            self.at += 1;
+        }
+        text.map(|t| serde_json::from_str(&t).map_err(|e| format!("meta sidecar line {line}: {e}")))
+            .transpose()
+    }
+}
+
+/// One line's record and meta, with errors naming the field.
+fn parse_record<R: DeserializeOwned>(mut obj: Map<String, Value>) -> LineResult<(R, RecordMeta)> {
+    let meta = match obj.remove("meta") {
+        None | Some(Value::Null) => RecordMeta::default(),
+        Some(m) => deserialize(m).map_err(|e| format!("in \"meta\": {e}"))?,
+    };
+    Ok((deserialize(Value::Object(obj))?, meta))
+}
+
+fn deserialize<T: DeserializeOwned>(v: Value) -> LineResult<T> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            e.inner().to_string()
+        } else {
+            format!("field \"{path}\": {}", e.inner())
+        }
+    })
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+fn evaluator_of(meta: &RecordMeta, given: Option<&str>) -> String {
     given
-        .or_else(|| meta_str(obj, "evaluator"))
+        .or_else(|| non_empty(&meta.evaluator))
         .unwrap_or(DEFAULT_EVALUATOR)
         .to_string()
 }
 
-/// A string, or a list of `{role, content}` messages (conversational
-/// TRL): the prompt's turns in transcript form (see
-/// `formats::prompt_messages`), else the content of the last message.
-fn text_or_messages(obj: &Map<String, Value>, key: &str) -> std::result::Result<String, String> {
-    let Some(Value::Array(msgs)) = obj.get(key) else {
-        return req_str(obj, key);
-    };
-    let bad = || {
-        format!("field \"{key}\" must be a string or a non-empty list of {{\"role\", \"content\"}} messages")
-    };
-    let pairs: Vec<(String, String)> = msgs
-        .iter()
-        .map(|m| {
-            let role = m.get("role").and_then(Value::as_str);
-            let content = m.get("content").and_then(Value::as_str);
-            role.zip(content)
-                .map(|(r, c)| (r.to_string(), c.to_string()))
-        })
-        .collect::<Option<_>>()
-        .ok_or_else(bad)?;
-    match pairs.last() {
-        None => Err(bad()),
-        Some(_) if key == "prompt" => Ok(crate::labels::prompt_from_messages(&pairs)),
-        Some((_, content)) => Ok(content.clone()),
+// ---- trl-preference ----
+
+/// Prompt, chosen and rejected as task text: plain strings in TRL's plain
+/// layout lose its markers, message lists become turns.
+fn pair_texts(r: PreferenceRecord) -> LineResult<(String, String, String)> {
+    match (r.prompt, r.chosen, r.rejected) {
+        (Text::Plain(p), Text::Plain(c), Text::Plain(j)) => {
+            let (prompt, mut replies) = chat::from_plain(&p, &[&c, &j]);
+            let rejected = replies.pop().unwrap_or_default();
+            let chosen = replies.pop().unwrap_or_default();
+            Ok((prompt, chosen, rejected))
+        }
+        (Text::Messages(p), Text::Messages(c), Text::Messages(j)) => Ok((
+            chat::prompt_from_messages(&p).map_err(|e| format!("field \"prompt\": {e}"))?,
+            chat::reply_from_messages(&c).map_err(|e| format!("field \"chosen\": {e}"))?,
+            chat::reply_from_messages(&j).map_err(|e| format!("field \"rejected\": {e}"))?,
+        )),
+        _ => Err(
+            "\"prompt\", \"chosen\" and \"rejected\" must all be strings or all be message lists"
+                .into(),
+        ),
     }
 }
-
-fn enum_field<T: serde::de::DeserializeOwned>(
-    obj: &Map<String, Value>,
-    key: &str,
-    allowed: &str,
-) -> std::result::Result<T, String> {
-    let v = obj
-        .get(key)
-        .ok_or_else(|| format!("missing field \"{key}\""))?;
-    serde_json::from_value(v.clone())
-        .map_err(|_| format!("field \"{key}\" must be one of {allowed}, found {v}"))
-}
-
-// ---- trl-preference ----
 
 /// Each record becomes its own task: a pairwise one with a verdict for the
 /// chosen side, or (a `correction` record) a single answer = `rejected`
 /// with a correction = `chosen`. Re-exporting gives the same pairs.
 pub fn trl_preference(
     file: &Path,
-    name: &str,
+    origin: &Origin,
     evaluator: Option<&str>,
     skip: bool,
 ) -> Result<Plan> {
     let mut plan = Plan::default();
     let mut ids = Ids::default();
-    plan.skipped = read_all(file, skip, |obj, line| {
-        let prompt = text_or_messages(&obj, "prompt")?;
-        let chosen = text_or_messages(&obj, "chosen")?;
-        let rejected = text_or_messages(&obj, "rejected")?;
-        let ev = evaluator_of(&obj, evaluator);
-        let id = ids.unique(meta_str(&obj, "task").unwrap_or("pref"), line);
-        let src = Some(source(ImportFormat::TrlPreference, name, line, None));
-        let correction = meta_str(&obj, "kind") == Some("correction");
-        plan.tasks.push(Task {
-            id: id.clone(),
+    plan.skipped = read_all(file, skip, |r: PreferenceRecord, meta, line| {
+        let (prompt, chosen, rejected) = pair_texts(r)?;
+        let correction = meta.kind == Some(LabelKind::Correction);
+        let mut task = Task {
+            id: String::new(),
             prompt,
             answer: if correction {
                 rejected.clone()
@@ -116,36 +164,58 @@ pub fn trl_preference(
             reference: None,
             steps: None,
             meta: Default::default(),
-        });
-        let body = if correction {
-            Body::Correction {
-                task: id,
-                evaluator: ev,
-                text: chosen,
-            }
-        } else {
-            Body::Verdict {
-                task: id,
-                evaluator: ev,
-                verdict: Verdict::Pairwise {
-                    preferred: Preference::A,
-                    strength: None,
-                    confidence: None,
-                    rationale: String::new(),
-                },
-                phase: Phase::Unaided,
-                source: src,
-            }
         };
-        plan.events.push(Pending::Ready(body));
+        readable(&Task {
+            id: "t".into(),
+            ..task.clone()
+        })?;
+        if correction && chosen.trim().is_empty() {
+            return Err("empty answer (field \"chosen\", the correction, is blank)".into());
+        }
+        task.id = ids.unique(non_empty(&meta.task).unwrap_or("pref"), line);
+        let ev = evaluator_of(&meta, evaluator);
+        plan.events.push(Pending::Ready(preference_body(
+            &task.id, ev, chosen, correction, origin, line,
+        )));
+        plan.tasks.push(task);
+        plan.lines.push(line);
         Ok(())
     })?;
     Ok(plan)
 }
 
+fn preference_body(
+    task: &str,
+    evaluator: String,
+    chosen: String,
+    correction: bool,
+    origin: &Origin,
+    line: usize,
+) -> Body {
+    if correction {
+        return Body::Correction {
+            task: task.to_string(),
+            evaluator,
+            text: chosen,
+        };
+    }
+    Body::Verdict {
+        task: task.to_string(),
+        evaluator,
+        verdict: Verdict::Pairwise {
+            preferred: Preference::A,
+            strength: None,
+            confidence: None,
+            rationale: String::new(),
+        },
+        phase: Phase::Unaided,
+        source: Some(origin.source(line, None)),
+    }
+}
+
 /// Unique task ids: the recorded id, suffixed with the line when taken.
 #[derive(Default)]
-struct Ids(std::collections::HashSet<String>);
+struct Ids(HashSet<String>);
 
 impl Ids {
     fn unique(&mut self, base: &str, line: usize) -> String {
@@ -161,14 +231,9 @@ impl Ids {
 
 // ---- critiques ----
 
-/// One parsed `critiques` record.
-struct CritiqueRecord {
-    prompt: String,
-    answer: String,
-    critique: Critique,
-    human: bool,
-    label: CritiqueLabel,
-    corrected: Option<Severity>,
+/// One `critiques` record, checked, with where it belongs.
+struct Parsed {
+    record: CritiqueRecord,
     evaluator: String,
     /// Task key (meta session/task, else the prompt) and assistance key.
     task_key: String,
@@ -176,71 +241,39 @@ struct CritiqueRecord {
 }
 
 fn parse_critique(
-    obj: &Map<String, Value>,
+    record: CritiqueRecord,
+    meta: &RecordMeta,
     evaluator: Option<&str>,
-) -> std::result::Result<CritiqueRecord, String> {
-    let span = match obj.get("span") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(serde_json::from_value::<Span>(v.clone()).map_err(|_| {
-            format!(
-                "field \"span\" must be null or {{\"start\", \"end\"}}, found {}",
-                type_name(v)
-            )
-        })?),
-    };
-    let source = req_str(obj, "source")?;
-    let human = match source.as_str() {
-        "human" => true,
-        "assistant" => false,
-        other => {
-            return Err(format!(
-                "field \"source\" must be \"assistant\" or \"human\", found {other:?}"
-            ))
-        }
-    };
-    let label: CritiqueLabel =
-        enum_field(obj, "label", "\"valid\", \"hallucinated\", \"nitpick\"")?;
-    if human && label != CritiqueLabel::Valid {
+) -> LineResult<Parsed> {
+    let human = record.source == CritiqueSource::Human;
+    if human && record.label != CritiqueLabel::Valid {
         return Err(
             "a human-written critique is a flaw the evaluator found: its label must be \"valid\""
                 .into(),
         );
     }
-    let corrected = match obj.get("corrected_severity") {
-        None | Some(Value::Null) => None,
-        Some(_) => Some(enum_field(
-            obj,
-            "corrected_severity",
-            "\"minor\", \"major\", \"critical\"",
-        )?),
+    readable(&Task {
+        id: "t".into(),
+        prompt: record.prompt.clone(),
+        answer: record.answer.clone(),
+        answer_b: None,
+        reference: None,
+        steps: None,
+        meta: Default::default(),
+    })?;
+    if let Some(span) = record.span {
+        crate::task::native::check_spans(&record.answer, &[span])
+            .map_err(|e| format!("field \"span\": {}", e.replacen("steps[0]", "span", 1)))?;
+    }
+    let task_key = match non_empty(&meta.task) {
+        Some(t) => format!("{}\u{0}{t}", meta.session),
+        None => format!("\u{1}{}", record.prompt),
     };
-    let prompt = req_str(obj, "prompt")?;
-    let session = meta_str(obj, "session").unwrap_or("");
-    let task_key = match meta_str(obj, "task") {
-        Some(t) => format!("{session}\u{0}{t}"),
-        None => format!("\u{1}{prompt}"),
-    };
-    let assistance_key = obj
-        .get("meta")
-        .and_then(|m| m.get("assistance_seq"))
-        .map(|v| v.to_string())
-        .unwrap_or_default();
-    Ok(CritiqueRecord {
-        answer: req_str(obj, "answer")?,
-        critique: Critique {
-            quote: req_str(obj, "quote")?,
-            comment: req_str(obj, "comment")?,
-            severity: enum_field(obj, "severity", "\"minor\", \"major\", \"critical\"")?,
-            category: req_str(obj, "category")?,
-            span,
-        },
-        prompt,
-        human,
-        label,
-        corrected,
-        evaluator: evaluator_of(obj, evaluator),
+    Ok(Parsed {
+        evaluator: evaluator_of(meta, evaluator),
         task_key,
-        assistance_key,
+        assistance_key: format!("{:?}", meta.assistance_seq),
+        record,
     })
 }
 
@@ -248,37 +281,27 @@ fn parse_critique(
 #[derive(Default)]
 struct CritiqueBuilder {
     tasks: Vec<Task>,
+    lines: Vec<usize>,
     by_key: HashMap<String, usize>,
     ids: Ids,
     /// (task index, assistance key) -> (plan event index, critiques so far)
     assistance: HashMap<(usize, String), (usize, Vec<Critique>)>,
     /// (task index, assistance key, item, evaluator) already labelled.
-    labelled: std::collections::HashSet<(usize, String, usize, String)>,
+    labelled: HashSet<(usize, String, usize, String)>,
     events: Vec<Pending>,
-    name: String,
 }
 
 impl CritiqueBuilder {
     /// The task for a record, created on first sight; A is the first answer
     /// seen, B the second (user critiques on pairwise tasks).
-    fn task(
-        &mut self,
-        r: &CritiqueRecord,
-        line: usize,
-    ) -> std::result::Result<(usize, Side), String> {
-        let i = match self.by_key.get(&r.task_key) {
+    fn task(&mut self, p: &Parsed, line: usize) -> LineResult<(usize, Side)> {
+        let r = &p.record;
+        let i = match self.by_key.get(&p.task_key) {
             Some(&i) => i,
             None => {
-                let base = r
-                    .task_key
-                    .rsplit('\u{0}')
-                    .next()
-                    .unwrap_or("critiques")
-                    .trim_start_matches('\u{1}');
-                let base = if r.task_key.starts_with('\u{1}') {
-                    "critiques"
-                } else {
-                    base
+                let base = match p.task_key.split_once('\u{0}') {
+                    Some((_, task)) => task,
+                    None => "critiques",
                 };
                 let id = self.ids.unique(base, line);
                 self.tasks.push(Task {
@@ -290,7 +313,8 @@ impl CritiqueBuilder {
                     steps: None,
                     meta: Default::default(),
                 });
-                self.by_key.insert(r.task_key.clone(), self.tasks.len() - 1);
+                self.lines.push(line);
+                self.by_key.insert(p.task_key.clone(), self.tasks.len() - 1);
                 self.tasks.len() - 1
             }
         };
@@ -300,7 +324,7 @@ impl CritiqueBuilder {
         }
         match &t.answer_b {
             Some(b) if *b == r.answer => Ok((i, Side::B)),
-            None if r.human => {
+            None if r.source == CritiqueSource::Human => {
                 t.answer_b = Some(r.answer.clone());
                 Ok((i, Side::B))
             }
@@ -311,19 +335,27 @@ impl CritiqueBuilder {
         }
     }
 
-    fn add(&mut self, r: CritiqueRecord, line: usize) -> std::result::Result<(), String> {
-        let (ti, side) = self.task(&r, line)?;
+    fn add(&mut self, p: Parsed, origin: &Origin, line: usize) -> LineResult<()> {
+        let (ti, side) = self.task(&p, line)?;
         let task = self.tasks[ti].id.clone();
-        let src = Some(source(ImportFormat::Critiques, &self.name, line, None));
-        if r.human {
+        let src = Some(origin.source(line, None));
+        let r = p.record;
+        let critique = Critique {
+            quote: r.quote,
+            comment: r.comment,
+            severity: r.severity,
+            category: r.category,
+            span: r.span,
+        };
+        if r.source == CritiqueSource::Human {
             self.events.push(Pending::Ready(Body::UserCritique {
                 task,
-                evaluator: r.evaluator,
-                span: r.critique.span,
-                quote: r.critique.quote,
-                comment: r.critique.comment,
-                severity: r.critique.severity,
-                category: r.critique.category,
+                evaluator: p.evaluator,
+                span: critique.span,
+                quote: critique.quote,
+                comment: critique.comment,
+                severity: critique.severity,
+                category: critique.category,
                 answer: (side == Side::B).then_some(Side::B),
                 source: src,
             }));
@@ -332,64 +364,69 @@ impl CritiqueBuilder {
         if side == Side::B {
             return Err("assistant critiques are on answer A of a task".into());
         }
-        let akey = r.assistance_key.clone();
-        let next = self.events.len();
-        let (at, items) = self
-            .assistance
-            .entry((ti, akey.clone()))
-            .or_insert_with(|| (next, Vec::new()));
-        let at = *at;
-        // The same critique labelled by several evaluators is one item; a
-        // repeat by the same evaluator (no meta to tell them apart) another.
-        let free = |i: usize| {
-            !self
-                .labelled
-                .contains(&(ti, akey.clone(), i, r.evaluator.clone()))
-        };
-        let index = match (0..items.len()).find(|&i| items[i] == r.critique && free(i)) {
-            Some(i) => i,
-            None => {
-                items.push(r.critique);
-                items.len() - 1
-            }
-        };
-        self.labelled.insert((ti, akey, index, r.evaluator.clone()));
-        if at == next {
-            self.events.push(Pending::Ready(Body::AssistanceFailed {
-                task: task.clone(),
-                kind: Kind::Critique,
-                error: String::new(),
-            }));
-        }
+        let index = self.item(ti, &p.assistance_key, critique, &p.evaluator, &task);
         self.events.push(Pending::OnAssistance(Body::Label {
             task,
-            evaluator: r.evaluator,
+            evaluator: p.evaluator,
             target: Target::Critique {
-                assistance: at as u64,
+                assistance: self.assistance[&(ti, p.assistance_key)].0 as u64,
                 index,
             },
             value: LabelValue::Critique {
                 verdict: r.label,
-                severity: r.corrected,
+                severity: r.corrected_severity,
             },
             source: src,
         }));
         Ok(())
     }
 
-    /// Put the collected critiques into their assistance events (reserved
-    /// in place so they precede their labels).
+    /// The item index of `critique` in its assistance (reserving the
+    /// assistance event on first sight). The same critique labelled by
+    /// several evaluators is one item; a repeat by the same evaluator (no
+    /// meta to tell them apart) another.
+    fn item(&mut self, ti: usize, akey: &str, critique: Critique, ev: &str, task: &str) -> usize {
+        let next = self.events.len();
+        let (at, items) = self
+            .assistance
+            .entry((ti, akey.to_string()))
+            .or_insert_with(|| (next, Vec::new()));
+        let key = |i: usize| (ti, akey.to_string(), i, ev.to_string());
+        let index = match (0..items.len())
+            .find(|&i| items[i] == critique && !self.labelled.contains(&key(i)))
+        {
+            Some(i) => i,
+            None => {
+                items.push(critique);
+                items.len() - 1
+            }
+        };
+        if *at == next {
+            // Reserved here so it precedes its labels; filled in `finish`.
+            self.events.push(Pending::Ready(Body::AssistanceFailed {
+                task: task.to_string(),
+                kind: Kind::Critique,
+                reason: crate::session::event::FailReason::Error,
+                error: String::new(),
+                seed: None,
+            }));
+        }
+        self.labelled.insert(key(index));
+        index
+    }
+
+    /// Put the collected critiques into their assistance events.
     fn finish(mut self) -> Plan {
         for ((ti, _), (at, critiques)) in self.assistance {
             let task = self.tasks[ti].id.clone();
             self.events[at] = Pending::Ready(Body::Assistance {
                 task,
-                kind: Kind::Critique,
-                assistance: Box::new(imported_assistance(critiques)),
+                assistance: imported_assistance(critiques).into(),
             });
         }
         Plan {
             tasks: self.tasks,
+            lines: self.lines,
             events: self.events,
             skipped: Vec::new(),
         }
@@ -404,11 +441,12 @@ fn imported_assistance(critiques: Vec<Critique>) -> Assistance {
         raw: serde_json::to_string(&output).unwrap_or_default(),
         output,
         provenance: Provenance {
-            model: ModelInfo {
+            model: Some(ModelInfo {
                 file_name: String::new(),
                 size: 0,
                 sha256: String::new(),
-            },
+            }),
+            served: None,
             template_name: "imported:critiques".into(),
             template_sha256: String::new(),
             prompt_sha256: String::new(),
@@ -427,15 +465,17 @@ fn imported_assistance(critiques: Vec<Critique>) -> Assistance {
     }
 }
 
-pub fn critiques(file: &Path, name: &str, evaluator: Option<&str>, skip: bool) -> Result<Plan> {
-    let mut b = CritiqueBuilder {
-        name: name.into(),
-        ..Default::default()
-    };
+pub fn critiques(
+    file: &Path,
+    origin: &Origin,
+    evaluator: Option<&str>,
+    skip: bool,
+) -> Result<Plan> {
+    let mut b = CritiqueBuilder::default();
     let mut errors = Vec::new();
-    let mut skipped = read_all(file, skip, |obj, line| {
-        let r = parse_critique(&obj, evaluator)?;
-        if let Err(e) = b.add(r, line) {
+    let mut skipped = read_all(file, skip, |r: CritiqueRecord, meta, line| {
+        let p = parse_critique(r, &meta, evaluator)?;
+        if let Err(e) = b.add(p, origin, line) {
             errors.push(line_err(file, line, e));
         }
         Ok(())

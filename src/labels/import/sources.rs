@@ -1,7 +1,7 @@
 //! Human labels from public data sets, read by the task readers: PRM800K
 //! step ratings, HH-RLHF preferences, MT-Bench human pairwise votes.
 
-use super::{source, ImportFormat, Pending, Plan};
+use super::{Origin, Pending, Plan};
 use crate::labels::{LabelError, Result};
 use crate::session::event::{Body, LabelValue, Phase, Preference, Side, Target, Verdict};
 use crate::task::{self, Format, Loaded, Task, TaskError};
@@ -16,10 +16,11 @@ fn load(file: &Path, format: Format, skip_invalid: bool) -> Result<Loaded> {
     }
 }
 
-pub fn prm800k(file: &Path, name: &str, evaluator: Option<&str>, skip: bool) -> Result<Plan> {
+pub fn prm800k(file: &Path, origin: &Origin, evaluator: Option<&str>, skip: bool) -> Result<Plan> {
     let mut loaded = load(file, Format::Prm800k, skip)?;
     let mut plan = Plan {
         skipped: std::mem::take(&mut loaded.skipped),
+        lines: loaded.lines.clone(),
         ..Default::default()
     };
     for (t, &line) in loaded.tasks.iter().zip(&loaded.lines) {
@@ -33,7 +34,7 @@ pub fn prm800k(file: &Path, name: &str, evaluator: Option<&str>, skip: bool) -> 
                 evaluator: ev.clone(),
                 target,
                 value: LabelValue::Step { rating },
-                source: Some(source(ImportFormat::Prm800k, name, line, Some(detail))),
+                source: Some(origin.source(line, Some(detail))),
             }));
         }
     }
@@ -99,8 +100,7 @@ fn pairwise(side: Side) -> Verdict {
 /// One pairwise verdict per task, from `side_of` (the reader's accessor).
 fn verdicts(
     loaded: Loaded,
-    format: ImportFormat,
-    name: &str,
+    origin: &Origin,
     evaluator: &str,
     side_of: fn(&Task) -> Option<Side>,
     file: &Path,
@@ -116,19 +116,20 @@ fn verdicts(
                 line,
                 format!(
                     "no human preference in this record (is this a {} file?)",
-                    format.name()
+                    origin.format.name()
                 ),
             ));
             continue;
         };
         keep.push(t.clone());
+        plan.lines.push(line);
         plan.events.push(Pending::Ready(Body::Verdict {
             task: t.id.clone(),
             evaluator: evaluator.into(),
             verdict: pairwise(side),
             // Given without crit's assistance.
             phase: Phase::Unaided,
-            source: Some(source(format, name, line, None)),
+            source: Some(origin.source(line, None)),
         }));
     }
     if !bad.is_empty() && !skip {
@@ -141,35 +142,19 @@ fn verdicts(
     Ok(plan)
 }
 
-pub fn hh_rlhf(file: &Path, name: &str, evaluator: Option<&str>, skip: bool) -> Result<Plan> {
+pub fn hh_rlhf(file: &Path, origin: &Origin, evaluator: Option<&str>, skip: bool) -> Result<Plan> {
     let loaded = load(file, Format::HhRlhf, skip)?;
     let ev = evaluator.unwrap_or("hh-rlhf");
-    verdicts(
-        loaded,
-        ImportFormat::HhRlhf,
-        name,
-        ev,
-        task::hh_rlhf::chosen_side,
-        file,
-        skip,
-    )
+    verdicts(loaded, origin, ev, task::hh_rlhf::chosen_side, file, skip)
 }
 
 pub fn mt_bench_human(
     file: &Path,
-    name: &str,
+    origin: &Origin,
     evaluator: Option<&str>,
     skip: bool,
 ) -> Result<Plan> {
     let loaded = load(file, Format::MtBench, skip)?;
     let ev = evaluator.unwrap_or("mt-bench-human");
-    verdicts(
-        loaded,
-        ImportFormat::MtBenchHuman,
-        name,
-        ev,
-        task::mt_bench::human_label,
-        file,
-        skip,
-    )
+    verdicts(loaded, origin, ev, task::mt_bench::human_label, file, skip)
 }

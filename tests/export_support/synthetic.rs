@@ -1,22 +1,25 @@
 //! Synthetic sessions for export tests and the export benchmark: fixed
 //! provenance and content, built through `Session` like a real one.
 
-use crate::assist::{
+use crit::assist::{
     Assistance, Critique, ModelInfo, Output, Provenance, SamplerSettings, Severity, Step, StepKind,
 };
-use crate::session::event::{Body, CritiqueLabel, LabelValue, Phase, Preference, Target, Verdict};
-use crate::session::{Result, Session};
-use crate::task::{Span, Task};
+use crit::session::event::{
+    Body, CritiqueLabel, LabelValue, Phase, Preference, SourceFormat, Target, Verdict,
+};
+use crit::session::{Result, Session};
+use crit::task::{Span, Task};
 use std::path::Path;
 
 /// Provenance with fixed, recognisable hashes.
 pub fn provenance(template: &str) -> Provenance {
     Provenance {
-        model: ModelInfo {
+        model: Some(ModelInfo {
             file_name: "model.gguf".into(),
             size: 1,
             sha256: "m".repeat(64),
-        },
+        }),
+        served: None,
         template_name: template.into(),
         template_sha256: format!("{:0<64}", template.len()),
         prompt_sha256: "p".repeat(64),
@@ -25,7 +28,7 @@ pub fn provenance(template: &str) -> Provenance {
         n_ctx: 4096,
         n_threads: 1,
         max_tokens: 512,
-        crit_version: crate::VERSION.into(),
+        crit_version: crit::VERSION.into(),
         prompt_tokens: 10,
         gen_tokens: 20,
         prompt_ms: 1,
@@ -33,9 +36,9 @@ pub fn provenance(template: &str) -> Provenance {
     }
 }
 
-pub fn assistance(output: Output) -> Box<Assistance> {
+pub fn assistance(output: Output) -> std::sync::Arc<Assistance> {
     let template = output.kind().name();
-    Box::new(Assistance {
+    std::sync::Arc::new(Assistance {
         raw: serde_json::to_string(&output).unwrap_or_default(),
         provenance: provenance(template),
         output,
@@ -49,7 +52,7 @@ pub fn critique(answer: &str, quote: &str, comment: &str, severity: Severity) ->
         comment: comment.into(),
         severity,
         category: "correctness".into(),
-        span: crate::assist::anchor::find(answer, quote),
+        span: crit::assist::anchor::find(answer, quote),
     }
 }
 
@@ -109,7 +112,7 @@ pub fn bench_session(dir: &Path, events: usize) -> Result<usize> {
     const PER_TASK: usize = 9;
     let n = events.div_ceil(PER_TASK).max(1);
     let tasks = bench_tasks(n);
-    let mut s = Session::create_or_open(dir, &tasks, "synthetic", "native")?;
+    let mut s = Session::create_or_open(dir, &tasks, "synthetic", SourceFormat::Native)?;
     for (i, t) in tasks.iter().enumerate() {
         append_bench_task(&mut s, i, t)?;
     }
@@ -123,8 +126,8 @@ fn append_bench_task(s: &mut Session, i: usize, t: &Task) -> Result<()> {
     s.append(Body::View {
         task: task.clone(),
         evaluator: ev.into(),
-        action: crate::session::event::ViewAction::TaskOpened {
-            arm: Some("assisted".into()),
+        action: crit::session::event::ViewAction::TaskOpened {
+            arm: Some(crit::session::event::Protocol::Assisted),
         },
     })?;
     let out = Output::Critique {
@@ -141,7 +144,6 @@ fn append_bench_task(s: &mut Session, i: usize, t: &Task) -> Result<()> {
     let a = s
         .append(Body::Assistance {
             task: task.clone(),
-            kind: crate::assist::Kind::Critique,
             assistance: assistance(out),
         })?
         .seq;
