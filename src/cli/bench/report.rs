@@ -526,7 +526,7 @@ mod tests {
         b.task("t3", &run(5_000, 900, 200), &run(10_000, 3000, 600));
         assert_eq!(b.median_processed(), 200.0);
         let r = b.finish(Header {
-            model: provenance(1, 1, 1).model,
+            model: provenance(1, 1, 1).model.expect("local model"),
             n_threads: 1,
             n_ctx: 4096,
             max_tokens: 512,
