@@ -134,6 +134,7 @@ fn fake_assistance(quote: &str) -> crit::assist::Assistance {
                 severity: Severity::Major,
                 category: "math".into(),
                 span: None,
+                side: None,
             }],
         },
         raw: "{}".into(),

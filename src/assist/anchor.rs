@@ -1,6 +1,71 @@
-//! Locating quoted text in an answer.
+//! Locating quoted text in an answer: the quotes a model may choose from
+//! (the answer's own segments, so generated critiques are anchored by
+//! construction), and a loose search used only for imported critiques.
 
+use crate::task::segment::segment;
 use crate::task::Span;
+
+/// Budget for all quote choices of one answer, in bytes: keeps the schema
+/// and its grammar bounded for long answers.
+const CHOICES_BUDGET: usize = 6000;
+/// Bounds on one choice's length: a long segment is offered as a prefix.
+const CHOICE_MIN: usize = 24;
+const CHOICE_MAX: usize = 120;
+
+/// The quotes a model may write for one answer, one per segment: the
+/// segment's text, or a verbatim prefix of it when it is long. Choosing a
+/// quote chooses its whole segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choices {
+    pub texts: Vec<String>,
+    pub spans: Vec<Span>,
+}
+
+impl Choices {
+    /// Choices for `answer`, segmented by `task::segment` (`steps` are the
+    /// task's own boundaries, when it has them).
+    pub fn new(answer: &str, steps: Option<&[Span]>) -> Choices {
+        let spans: Vec<Span> = segment(answer, steps).spans().collect();
+        let cap = (CHOICES_BUDGET / spans.len().max(1)).clamp(CHOICE_MIN, CHOICE_MAX);
+        let mut texts: Vec<String> = Vec::with_capacity(spans.len());
+        for span in &spans {
+            let whole = &answer[span.start..span.end];
+            // Lengthen a prefix that equals an earlier choice, so each
+            // choice names one segment (identical segments stay equal and
+            // name the first).
+            let mut len = cap;
+            let mut text = prefix(whole, len);
+            while texts.contains(&text) && text.len() < whole.len() {
+                len += cap;
+                text = prefix(whole, len);
+            }
+            texts.push(text);
+        }
+        Choices { texts, spans }
+    }
+
+    /// The span of the segment `quote` names, if it is one of the choices.
+    pub fn resolve(&self, quote: &str) -> Option<Span> {
+        let i = self.texts.iter().position(|t| t == quote)?;
+        Some(self.spans[i])
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+}
+
+/// At most `max` bytes of `s`, cut on a char boundary.
+fn prefix(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
 
 /// Find `quote` in `answer`: exactly first, then ignoring case and runs of
 /// whitespace. Returns a byte span on char boundaries, or `None`.
@@ -76,6 +141,32 @@ mod tests {
         assert_eq!(&a[s.start..s.end], "for $2");
         assert_eq!(find(a, "seventeen"), None);
         assert_eq!(find(a, "  "), None);
+    }
+
+    #[test]
+    fn choices_are_segments_clipped_unique_and_resolve_to_spans() {
+        let a = "First line here.\nSecond line, which is long: ".to_string() + &"x".repeat(300);
+        let c = Choices::new(&a, None);
+        assert_eq!(c.texts.len(), 2);
+        assert_eq!(c.texts[0], "First line here.");
+        assert_eq!(c.texts[1].len(), CHOICE_MAX);
+        assert!(a.contains(&c.texts[1]), "a choice is verbatim");
+        let s = c.resolve(&c.texts[1]).unwrap();
+        assert_eq!(s.end, a.len(), "a prefix chooses its whole segment");
+        assert_eq!(c.resolve("First line"), None);
+
+        // Many lines sharing a long prefix: each still names its own line.
+        let lines: Vec<String> = (0..400)
+            .map(|i| format!("{} {i}", "same ".repeat(10)))
+            .collect();
+        let a = lines.join("\n");
+        let c = Choices::new(&a, None);
+        let unique: std::collections::HashSet<_> = c.texts.iter().collect();
+        assert_eq!(unique.len(), 400);
+        for (t, s) in c.texts.iter().zip(&c.spans) {
+            assert!(a[s.start..s.end].starts_with(t.as_str()));
+        }
+        assert!(Choices::new("", None).is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Assistance: what the local model writes to help the evaluator, its typed
 //! outputs, and the `Assistant` interface the CLI and the review UI drive.
 
-use crate::task::{Span, Task};
+use crate::task::{Side, Span, Task};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -79,10 +79,16 @@ pub struct Critique {
     pub comment: String,
     pub severity: Severity,
     pub category: String,
-    /// Byte span of `quote` in the answer; `None` means unanchored (the quote
-    /// does not occur in the answer).
+    /// Byte span in the answer the critique is about (of answer `side` for
+    /// pairwise tasks): the segment the model chose. `None` means
+    /// unanchored, which only imported critiques can be.
     #[serde(default)]
     pub span: Option<Span>,
+    /// Which answer of a pairwise task it is about; `None` for single
+    /// answers (and in sessions written before pairwise critiques had a
+    /// side, where it meant answer A).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
 }
 
 #[derive(
@@ -147,6 +153,13 @@ pub struct Step {
     /// The answer text this step covers, when it could be located.
     #[serde(default)]
     pub span: Option<Span>,
+    /// The model's one-line restatement of the step (steps are the answer's
+    /// own segments; older sessions have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restatement: Option<String>,
+    /// What would verify the step, per the model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<String>,
 }
 
 /// Typed output of one assistance request.

@@ -5,7 +5,11 @@
 //! Template syntax (a small mustache subset, rendered in one pass so text
 //! from a task is never re-expanded):
 //! - `{{prompt}}`, `{{answer}}`, `{{answer_b}}`, `{{reference}}`: task fields;
+//! - `{{steps}}`: the answer's segments (its own steps), numbered;
+//! - `{{facts}}`: what crit's tool checks found (each calculation and the
+//!   final answer against the reference), one per line;
 //! - `{{#reference}}..{{/reference}}`: only when the task has a reference;
+//! - `{{#facts}}..{{/facts}}`: only when there are facts;
 //! - `{{#pairwise}}..{{/pairwise}}` / `{{^pairwise}}..{{/pairwise}}`: only for
 //!   pairwise / non-pairwise tasks;
 //! - `{{! comment }}` (may span lines);
@@ -21,9 +25,15 @@
 //! Pairwise tasks: templates show both answers; the output is about answer A
 //! (the task's `answer`) and quotes are anchored in answer A.
 
-use super::Kind;
+use super::schema::MAX_NOTES;
+use super::{tools, CheckVerdict, Kind};
+use crate::task::segment::segment_task;
 use crate::task::Task;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+
+/// Tool-check facts shown at most (long answers have many calculations).
+const MAX_FACTS: usize = 12;
 
 // Wrapping messages in the model's chat template lives in `chat`.
 pub use super::chat::{chat_parts, chat_prompt, plain_prompt, ChatPrompt, Part};
@@ -160,8 +170,10 @@ impl Template {
         task.answer_b = Some("b".into());
         task.reference = Some("r".into());
         self.render(&task)?;
-        if !self.text.contains("{{answer}}") {
-            return Err(self.syntax("the template never shows {{answer}}".into()));
+        if !self.text.contains("{{answer}}") && !self.text.contains("{{steps}}") {
+            return Err(
+                self.syntax("the template never shows {{answer}} (or its {{steps}})".into())
+            );
         }
         Ok(())
     }
@@ -212,7 +224,7 @@ fn expand(template: &str, task: &Task) -> std::result::Result<String, String> {
                     _ => return Err(format!("{{{{/{name}}}}} closes no open section")),
                 }
             }
-            _ if visible => out.push_str(&fence_safe(placeholder(tag, task)?)),
+            _ if visible => out.push_str(&fence_safe(&placeholder(tag, task)?)),
             _ => {
                 placeholder(tag, task)?;
             }
@@ -243,29 +255,63 @@ fn section_value(name: &str, task: &Task) -> std::result::Result<bool, String> {
             .as_deref()
             .is_some_and(|r| !r.trim().is_empty())),
         "pairwise" => Ok(task.is_pairwise()),
+        "facts" => Ok(!tools::checks(task).is_empty()),
         other => Err(format!(
-            "unknown section {other:?} (known: reference, pairwise)"
+            "unknown section {other:?} (known: reference, pairwise, facts)"
         )),
     }
 }
 
-fn placeholder<'t>(name: &str, task: &'t Task) -> std::result::Result<&'t str, String> {
+fn placeholder<'t>(name: &str, task: &'t Task) -> std::result::Result<Cow<'t, str>, String> {
     match name {
-        "prompt" => Ok(&task.prompt),
-        "answer" => Ok(&task.answer),
-        "answer_b" => Ok(task.answer_b.as_deref().unwrap_or("")),
-        "reference" => Ok(task.reference.as_deref().unwrap_or("")),
+        "prompt" => Ok(task.prompt.as_str().into()),
+        "answer" => Ok(task.answer.as_str().into()),
+        "answer_b" => Ok(task.answer_b.as_deref().unwrap_or("").into()),
+        "reference" => Ok(task.reference.as_deref().unwrap_or("").into()),
+        "steps" => Ok(numbered_steps(task).into()),
+        "facts" => Ok(facts(task).into()),
         other => Err(format!(
-            "unknown placeholder {{{{{other}}}}} (known: prompt, answer, answer_b, reference)"
+            "unknown placeholder {{{{{other}}}}} (known: prompt, answer, answer_b, reference, steps, facts)"
         )),
     }
+}
+
+/// The segments the model annotates, numbered from 1 (one per line; a
+/// segment's own line breaks become spaces so numbering stays clear).
+fn numbered_steps(task: &Task) -> String {
+    let mut out = String::new();
+    for (i, span) in segment_task(task).spans().take(MAX_NOTES).enumerate() {
+        let text = task.answer[span.start..span.end].split_whitespace();
+        out.push_str(&format!(
+            "{}. {}\n",
+            i + 1,
+            text.collect::<Vec<_>>().join(" ")
+        ));
+    }
+    out.trim_end().to_string()
+}
+
+/// What the tool checks found, as data for the critique prompt: the model
+/// explains an error crit found instead of inventing one, and sees what
+/// was verified right.
+fn facts(task: &Task) -> String {
+    let mut out = String::new();
+    for c in tools::checks(task).iter().take(MAX_FACTS) {
+        let verdict = match c.assistant_verdict {
+            CheckVerdict::Pass => "right",
+            CheckVerdict::Fail => "WRONG",
+            CheckVerdict::Unsure => "not decided",
+        };
+        out.push_str(&format!("- {}: {verdict} ({})\n", c.question, c.evidence));
+    }
+    out.trim_end().to_string()
 }
 
 /// Break up fence markers inside data so it cannot end its fence: every
 /// run of three or more `<` or `>` is split into pairs (`<<<<<` becomes
 /// `<< << <`). The result holds no `<<<` or `>>>`, so escaping is
 /// idempotent and no run, however long, rebuilds a marker.
-fn fence_safe(data: &str) -> std::borrow::Cow<'_, str> {
+fn fence_safe(data: &str) -> Cow<'_, str> {
     if !data.contains("<<<") && !data.contains(">>>") {
         return data.into();
     }
@@ -370,12 +416,14 @@ mod tests {
                 !m.user.contains("crit prompt template"),
                 "comments are dropped"
             );
-            // The worked example is an earlier exchange, not part of the request.
-            assert_eq!(m.examples.len(), 1);
-            let (ex_user, ex_reply) = &m.examples[0];
+            // Worked examples are earlier exchanges, not part of the request.
+            assert!(!m.examples.is_empty());
+            let (ex_user, _) = &m.examples[0];
             assert!(ex_user.contains("12 pencils") && !ex_user.contains("eggs"));
-            let parsed: serde_json::Value = serde_json::from_str(ex_reply).unwrap();
-            assert!(parsed.is_object(), "{ex_reply}");
+            for (_, ex_reply) in &m.examples {
+                let parsed: serde_json::Value = serde_json::from_str(ex_reply).unwrap();
+                assert!(parsed.is_object(), "{ex_reply}");
+            }
             assert!(!m.user.contains("pencils"), "{}", m.user);
         }
     }

@@ -5,13 +5,18 @@
 //! `{"checks": [...]}` or `{"steps": [...]}`. Arrays and strings are bounded
 //! so that a small model stops in a bounded number of tokens.
 
-use super::{anchor, Check, Critique, Kind, Output, Step};
-use crate::task::Task;
+use super::anchor::{self, Choices};
+use super::{Check, Critique, Kind, Output, Step, StepKind};
+use crate::task::segment::segment_task;
+use crate::task::{Side, Task};
 use serde::Deserialize;
 use serde_json::Value;
 
 /// Upper bound on items per output (keeps generation finite).
 pub const MAX_ITEMS: usize = 8;
+/// Steps the model annotates at most; later segments are listed as steps
+/// without annotation (generation time grows with every item).
+pub const MAX_NOTES: usize = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
@@ -25,17 +30,69 @@ pub enum ParseError {
 
 pub type Result<T> = std::result::Result<T, ParseError>;
 
-/// The JSON schema the model's output must follow for `kind`, as JSON
-/// text. Property order matters (the grammar follows it: a critique's quote
-/// comes before its comment), so it is written out rather than built with
-/// `json!`, which sorts keys.
+/// The JSON schema of `kind` for no task in particular, as JSON text:
+/// quotes are free text and steps carry their own text. Used where no
+/// task is at hand; generation uses [`task_schema`].
 pub fn schema(kind: Kind) -> String {
-    let (key, item) = match kind {
-        Kind::Critique => ("critiques", critique_item()),
-        Kind::Checks => ("checks", check_item()),
-        Kind::Decompose => ("steps", step_item()),
+    let (key, item, max) = match kind {
+        Kind::Critique => ("critiques", critique_item(None, None), MAX_ITEMS),
+        Kind::Checks => ("checks", check_item(), MAX_ITEMS),
+        Kind::Decompose => ("steps", note_item(), MAX_NOTES),
     };
-    let array = format!(r#"{{"type":"array","items":{item},"minItems":1,"maxItems":{MAX_ITEMS}}}"#);
+    list(key, &item, max)
+}
+
+/// The schema the model's output must follow for `kind` on `task`.
+/// Property order matters (the grammar follows it: a critique's quote comes
+/// before its comment), so it is written out rather than built with
+/// `json!`, which sorts keys.
+///
+/// Critiques: `quote` is an `enum` of the answer's segments (see
+/// [`anchor::Choices`]), so every generated critique is anchored by
+/// construction; on pairwise tasks each item first names its `side` and
+/// quotes that answer. An empty list means "no flaw found". Steps: one note
+/// per segment of the answer, in order (kind, restatement, how to verify);
+/// the step text is the answer's own.
+pub fn task_schema(kind: Kind, task: &Task) -> String {
+    match kind {
+        Kind::Critique => critique_list(task),
+        Kind::Checks => schema(kind),
+        Kind::Decompose => {
+            let n = segment_task(task).len().min(MAX_NOTES);
+            list("steps", &note_item(), n)
+        }
+    }
+}
+
+/// The quote choices of each side of `task` (only A for single answers).
+pub fn side_choices(task: &Task) -> Vec<(Side, Choices)> {
+    let mut out = vec![(Side::A, Choices::new(&task.answer, task.steps.as_deref()))];
+    if let Some(b) = &task.answer_b {
+        out.push((Side::B, Choices::new(b, None)));
+    }
+    out
+}
+
+fn critique_list(task: &Task) -> String {
+    let pairwise = task.is_pairwise();
+    let items: Vec<String> = side_choices(task)
+        .iter()
+        .filter(|(_, c)| !c.is_empty())
+        .map(|(side, c)| critique_item(pairwise.then_some(*side), Some(c)))
+        .collect();
+    match items.len() {
+        0 => list("critiques", &critique_item(None, None), 0),
+        1 => list("critiques", &items[0], MAX_ITEMS),
+        _ => {
+            let any = format!(r#"{{"anyOf":[{}]}}"#, items.join(","));
+            list("critiques", &any, MAX_ITEMS)
+        }
+    }
+}
+
+/// `{"key": [item, ...]}` with at most `max` items, possibly none.
+fn list(key: &str, item: &str, max: usize) -> String {
+    let array = format!(r#"{{"type":"array","items":{item},"minItems":0,"maxItems":{max}}}"#);
     object(&[(key, array)], &[key])
 }
 
@@ -59,21 +116,32 @@ fn text(max: usize) -> String {
     format!(r#"{{"type":"string","minLength":1,"maxLength":{max}}}"#)
 }
 
-fn one_of(values: &[&str]) -> String {
-    let values: Vec<String> = values.iter().map(|v| Value::from(*v).to_string()).collect();
+fn one_of<S: AsRef<str>>(values: &[S]) -> String {
+    let values: Vec<String> = values
+        .iter()
+        .map(|v| Value::from(v.as_ref()).to_string())
+        .collect();
     format!(r#"{{"enum":[{}]}}"#, values.join(","))
 }
 
-fn critique_item() -> String {
-    object(
-        &[
-            ("quote", text(100)),
-            ("comment", text(200)),
-            ("severity", one_of(&["minor", "major", "critical"])),
-            ("category", text(24)),
-        ],
-        &["quote", "comment", "severity", "category"],
-    )
+/// One critique; `side` only on pairwise tasks; free-text quote without
+/// `choices`.
+fn critique_item(side: Option<Side>, choices: Option<&Choices>) -> String {
+    let mut props = Vec::new();
+    let mut required = Vec::new();
+    if let Some(side) = side {
+        props.push(("side", one_of(&[side.to_string()])));
+        required.push("side");
+    }
+    let quote = choices.map_or_else(|| text(100), |c| one_of(&c.texts));
+    props.extend([
+        ("quote", quote),
+        ("comment", text(200)),
+        ("severity", one_of(&["minor", "major", "critical"])),
+        ("category", text(24)),
+    ]);
+    required.extend(["quote", "comment", "severity", "category"]);
+    object(&props, &required)
 }
 
 fn check_item() -> String {
@@ -88,15 +156,15 @@ fn check_item() -> String {
     )
 }
 
-fn step_item() -> String {
+/// The model's note on one step of the answer.
+fn note_item() -> String {
     object(
         &[
-            ("id", text(8)),
-            ("text", text(200)),
             ("kind", one_of(&["step", "claim", "subquestion"])),
-            ("parent", text(8)),
+            ("restatement", text(120)),
+            ("verify", text(120)),
         ],
-        &["id", "text", "kind"],
+        &["kind", "restatement", "verify"],
     )
 }
 
@@ -112,72 +180,157 @@ struct ChecksJson {
     checks: Vec<Check>,
 }
 
+/// Steps as the model writes them now (notes on the answer's segments),
+/// or as older prompts asked (each step with its own text).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StepsJson {
+    Notes { steps: Vec<Note> },
+    Written { steps: Vec<Step> },
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct StepsJson {
-    steps: Vec<Step>,
+struct Note {
+    kind: StepKind,
+    restatement: String,
+    verify: String,
 }
 
-/// Parse the model's raw text for `kind`, then anchor quotes and steps in
-/// the task's answer (answer A for pairwise tasks).
+/// Parse the model's raw text for `kind` on `task`. Spans the model may have
+/// written are ignored: crit computes them. A critique's span is the
+/// segment its quote chose (of answer B when its side is B); steps are the
+/// answer's segments with the model's notes.
 pub fn parse(kind: Kind, raw: &str, task: &Task) -> Result<Output> {
-    let mut output = parse_raw(kind, raw)?;
-    anchor_output(&mut output, &task.answer);
-    Ok(output)
-}
-
-/// Parse without anchoring. Spans the model may have written are ignored:
-/// spans are always computed by crit.
-pub fn parse_raw(kind: Kind, raw: &str) -> Result<Output> {
     let err = |source| ParseError::Json {
         kind: kind.name(),
         source,
         raw: clip(raw, 400),
     };
-    let text = raw.trim();
-    let mut output = match kind {
-        Kind::Critique => Output::Critique {
-            critiques: serde_json::from_str::<CritiquesJson>(text)
+    let text = keep_backslashes(raw.trim());
+    Ok(match kind {
+        Kind::Critique => {
+            let mut critiques = serde_json::from_str::<CritiquesJson>(&text)
                 .map_err(err)?
-                .critiques,
-        },
-        Kind::Checks => Output::Checks {
-            checks: serde_json::from_str::<ChecksJson>(text)
+                .critiques;
+            anchor_critiques(&mut critiques, task);
+            Output::Critique { critiques }
+        }
+        Kind::Checks => {
+            let mut checks = serde_json::from_str::<ChecksJson>(&text)
                 .map_err(err)?
-                .checks,
-        },
-        Kind::Decompose => Output::Decompose {
-            steps: serde_json::from_str::<StepsJson>(text).map_err(err)?.steps,
-        },
-    };
-    clear_spans(&mut output);
-    Ok(output)
+                .checks;
+            checks.iter_mut().for_each(|c| c.span = None);
+            Output::Checks { checks }
+        }
+        Kind::Decompose => {
+            let steps = match serde_json::from_str::<StepsJson>(&text).map_err(err)? {
+                StepsJson::Notes { steps } => annotated_steps(steps, task),
+                StepsJson::Written { mut steps } => {
+                    for s in &mut steps {
+                        s.span = anchor::find(&task.answer, &s.text);
+                    }
+                    steps
+                }
+            };
+            Output::Decompose { steps }
+        }
+    })
 }
 
-fn clear_spans(output: &mut Output) {
-    match output {
-        Output::Critique { critiques } => critiques.iter_mut().for_each(|c| c.span = None),
-        Output::Decompose { steps } => steps.iter_mut().for_each(|s| s.span = None),
-        Output::Checks { checks } => checks.iter_mut().for_each(|c| c.span = None),
+/// Give each critique the span of the segment it quotes (the whole
+/// segment, whose text becomes the quote); a quote that is no choice (a
+/// server that ignored the schema, grammar off) is searched for, and
+/// stays unanchored when absent.
+fn anchor_critiques(critiques: &mut [Critique], task: &Task) {
+    let sides = side_choices(task);
+    for c in critiques {
+        c.span = None;
+        if !task.is_pairwise() {
+            c.side = None;
+        }
+        let side = c.side.unwrap_or(Side::A);
+        let answer = match side {
+            Side::A => task.answer.as_str(),
+            Side::B => task.answer_b.as_deref().unwrap_or(""),
+        };
+        let choices = sides.iter().find(|(s, _)| *s == side).map(|(_, c)| c);
+        if let Some(span) = choices.and_then(|ch| ch.resolve(&c.quote)) {
+            c.quote = answer[span.start..span.end].to_string();
+            c.span = Some(span);
+        } else {
+            c.span = anchor::find(answer, &c.quote);
+        }
     }
 }
 
-/// Resolve critique quotes to byte spans (unanchored = `None`, kept) and
-/// steps to the answer text they restate, where it can be found.
-pub fn anchor_output(output: &mut Output, answer: &str) {
-    match output {
-        Output::Critique { critiques } => {
-            for c in critiques {
-                c.span = anchor::find(answer, &c.quote);
+/// The answer's segments as steps, with the model's notes in order.
+fn annotated_steps(notes: Vec<Note>, task: &Task) -> Vec<Step> {
+    let mut notes = notes.into_iter();
+    segment_task(task)
+        .spans()
+        .enumerate()
+        .map(|(i, span)| {
+            let note = notes.next();
+            Step {
+                id: (i + 1).to_string(),
+                text: task.answer[span.start..span.end].to_string(),
+                parent: None,
+                kind: note.as_ref().map_or(StepKind::Step, |n| n.kind),
+                span: Some(span),
+                restatement: note.as_ref().map(|n| n.restatement.clone()),
+                verify: note.map(|n| n.verify),
             }
-        }
-        Output::Decompose { steps } => {
-            for s in steps {
-                s.span = anchor::find(answer, &s.text);
-            }
-        }
-        Output::Checks { .. } => {}
+        })
+        .collect()
+}
+
+/// Restrict a grammar from llama.cpp's JSON-schema converter so strings
+/// can escape only `\\`, `\"`, `\n` and `\uXXXX`: a model writing LaTeX
+/// (`\frac`, `\times`, `\binom`) cannot produce a form feed, tab or
+/// backspace by accident; it must write `\\frac`, which decodes as written.
+pub fn plain_escapes(gbnf: &str) -> String {
+    gbnf.replace(r#"["\\bfnrt]"#, r#"["\\n]"#)
+}
+
+/// Keep backslashes as written where a JSON escape was surely not meant:
+/// LaTeX such as `\frac`, `\times`, `\binom`, `\rho` (a `\b`, `\f`, `\t` or
+/// `\r` escape followed by a letter) and escapes JSON does not have
+/// (`\(`, `\sqrt`). `\n` is left alone: a newline before a word is common.
+/// The local engine's grammar already rules these out; this covers
+/// servers and older logs.
+pub fn keep_backslashes(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.contains('\\') {
+        return raw.into();
     }
+    let mut out = String::with_capacity(raw.len() + 8);
+    let mut in_string = false;
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c == '"' {
+            in_string = !in_string;
+            continue;
+        }
+        if c != '\\' || !in_string {
+            continue;
+        }
+        let Some(&next) = chars.peek() else { break };
+        let ahead: Vec<char> = chars.clone().skip(1).take(4).collect();
+        let meant = match next {
+            '"' | '\\' | '/' | 'n' => true,
+            'b' | 'f' | 't' | 'r' => !ahead.first().is_some_and(|a| a.is_ascii_alphabetic()),
+            'u' => ahead.len() == 4 && ahead.iter().all(|a| a.is_ascii_hexdigit()),
+            _ => false,
+        };
+        if !meant {
+            out.push('\\');
+        } else {
+            out.push(next);
+            chars.next();
+        }
+    }
+    out.into()
 }
 
 /// At most `max` bytes of `s` (on a char boundary), marked when cut.
@@ -293,5 +446,142 @@ mod tests {
         let c = schema(Kind::Critique);
         assert!(c.find("quote").unwrap() < c.find("comment").unwrap());
         assert!(c.find("comment").unwrap() < c.find("severity").unwrap());
+    }
+
+    fn quote_enum(schema: &str, side: Option<&str>) -> Vec<String> {
+        let v: Value = serde_json::from_str(schema).unwrap();
+        let items = &v["properties"]["critiques"]["items"];
+        let item = match side {
+            None => items.clone(),
+            Some(side) => items["anyOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["properties"]["side"]["enum"][0] == side)
+                .unwrap()
+                .clone(),
+        };
+        serde_json::from_value(item["properties"]["quote"]["enum"].clone()).unwrap()
+    }
+
+    #[test]
+    fn task_schema_admits_only_the_answers_own_segments() {
+        let t = task("16 - 3 = 12 eggs.\nShe sells them for $2 each.\n\nSo $24.");
+        let text = task_schema(Kind::Critique, &t);
+        assert_eq!(
+            quote_enum(&text, None),
+            [
+                "16 - 3 = 12 eggs.",
+                "She sells them for $2 each.",
+                "So $24."
+            ]
+        );
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["properties"]["critiques"]["minItems"], 0,
+            "no flaw is an answer"
+        );
+        let g = plain_escapes(&llama_cpp_2::json_schema_to_grammar(&text).unwrap());
+        for seg in [
+            "16 - 3 = 12 eggs.",
+            "She sells them for $2 each.",
+            "So $24.",
+        ] {
+            assert!(g.contains(seg), "{g}");
+        }
+        assert!(!g.contains("4 x $1"), "nothing else can be quoted");
+        // Every choice resolves to its segment's exact span.
+        let raw = r#"{"critiques":[{"quote":"So $24.","comment":"c","severity":"major","category":"k"}]}"#;
+        let Output::Critique { critiques } = parse(Kind::Critique, raw, &t).unwrap() else {
+            panic!()
+        };
+        let span = critiques[0].span.unwrap();
+        assert_eq!(&t.answer[span.start..span.end], "So $24.");
+        assert_eq!(critiques[0].side, None);
+        // An empty answer admits only the empty list.
+        let g =
+            llama_cpp_2::json_schema_to_grammar(&task_schema(Kind::Critique, &task(" "))).unwrap();
+        assert!(g.contains("root"), "{g}");
+    }
+
+    #[test]
+    fn pairwise_critiques_name_their_side_and_quote_that_answer() {
+        let mut t = task("A says 2 + 2 = 5.");
+        t.answer_b = Some("B says 2 + 2 = 4.\nDone.".into());
+        let text = task_schema(Kind::Critique, &t);
+        assert_eq!(quote_enum(&text, Some("a")), ["A says 2 + 2 = 5."]);
+        assert_eq!(quote_enum(&text, Some("b")), ["B says 2 + 2 = 4.", "Done."]);
+        assert!(llama_cpp_2::json_schema_to_grammar(&text).is_ok());
+        let raw = r#"{"critiques":[{"side":"b","quote":"Done.","comment":"c","severity":"minor","category":"k"},
+            {"side":"a","quote":"A says 2 + 2 = 5.","comment":"c","severity":"critical","category":"k"}]}"#;
+        let Output::Critique { critiques } = parse(Kind::Critique, raw, &t).unwrap() else {
+            panic!()
+        };
+        assert_eq!(critiques[0].side, Some(Side::B));
+        assert_eq!(critiques[0].span, Some(Span { start: 18, end: 23 }));
+        assert_eq!(critiques[1].side, Some(Side::A));
+        assert_eq!(critiques[1].span, Some(Span { start: 0, end: 17 }));
+    }
+
+    #[test]
+    fn long_segments_are_offered_as_prefixes_and_quote_the_whole_segment() {
+        let long = format!("Start {}end.", "word ".repeat(200));
+        let t = task(&format!("Short.\n{long}"));
+        let choices = quote_enum(&task_schema(Kind::Critique, &t), None);
+        assert!(choices[1].len() < 200 && long.starts_with(&choices[1]));
+        let raw = serde_json::json!({"critiques":[{"quote":choices[1],"comment":"c","severity":"minor","category":"k"}]});
+        let Output::Critique { critiques } = parse(Kind::Critique, &raw.to_string(), &t).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(critiques[0].quote, long, "the quote is the whole segment");
+    }
+
+    #[test]
+    fn latex_escapes_survive() {
+        // What a model writes for \frac, \times, \binom, \theta, \sqrt.
+        let raw = r#"{"critiques":[{"quote":"x","comment":"use \frac{1}{2} \times 3, \binom{4}{2}, \theta, \sqrt{2}, \(x\), \underline","severity":"minor","category":"k"}]}"#;
+        let Output::Critique { critiques } = parse(Kind::Critique, raw, &task("x")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            critiques[0].comment,
+            r"use \frac{1}{2} \times 3, \binom{4}{2}, \theta, \sqrt{2}, \(x\), \underline"
+        );
+        // Meant escapes keep their meaning.
+        let raw = r#"{"critiques":[{"quote":"x","comment":"a\nb \"q\" \\ \u00e9 \t1","severity":"minor","category":"k"}]}"#;
+        let Output::Critique { critiques } = parse(Kind::Critique, raw, &task("x")).unwrap() else {
+            panic!()
+        };
+        assert_eq!(critiques[0].comment, "a\nb \"q\" \\ é \t1");
+        // The local grammar admits no escape but \\, \", \n and \uXXXX.
+        let g = plain_escapes(&llama_cpp_2::json_schema_to_grammar(&schema(Kind::Checks)).unwrap());
+        assert!(g.contains(r#"["\\n]"#) && !g.contains("bfnrt"), "{g}");
+    }
+
+    #[test]
+    fn steps_are_the_answers_segments_with_notes() {
+        let t = task("First add 2 and 3.\nThen 5 * 2 = 10.\nSo 10.");
+        let v: Value = serde_json::from_str(&task_schema(Kind::Decompose, &t)).unwrap();
+        assert_eq!(v["properties"]["steps"]["maxItems"], 3);
+        let raw = r#"{"steps":[{"kind":"step","restatement":"Add.","verify":"2+3"},{"kind":"claim","restatement":"Double.","verify":"5*2"}]}"#;
+        let Output::Decompose { steps } = parse(Kind::Decompose, raw, &t).unwrap() else {
+            panic!()
+        };
+        assert_eq!(steps.len(), 3, "every segment is a step, noted or not");
+        let mut at = 0;
+        for s in &steps {
+            let span = s.span.unwrap();
+            assert!(span.start >= at, "in order");
+            assert_eq!(
+                t.answer[span.start..span.end],
+                s.text,
+                "the answer's own text"
+            );
+            at = span.end;
+        }
+        assert_eq!(steps[1].kind, StepKind::Claim);
+        assert_eq!(steps[1].verify.as_deref(), Some("5*2"));
+        assert_eq!(steps[2].restatement, None);
     }
 }

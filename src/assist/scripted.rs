@@ -242,6 +242,7 @@ pub fn critique(
         severity,
         category: category.into(),
         span: anchor::find(answer, quote),
+        side: None,
     }
 }
 
@@ -308,6 +309,8 @@ fn push_step(steps: &mut Vec<Step>, answer: &str, start: usize, end: usize) {
             start: s,
             end: s + trimmed.len(),
         }),
+        restatement: None,
+        verify: None,
     });
 }
 

@@ -163,6 +163,7 @@ fn critiques(answer: &str, x: u32) -> Output {
         severity,
         category: category.into(),
         span: anchor::find(answer, quote),
+        side: None,
     };
     Output::Critique {
         critiques: vec![
@@ -192,6 +193,8 @@ fn decomposition(answer: &str, x: u32) -> Output {
             parent: None,
             kind: StepKind::Step,
             span: anchor::find(answer, t),
+            restatement: None,
+            verify: None,
         })
         .collect();
     Output::Decompose { steps }

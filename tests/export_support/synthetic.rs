@@ -53,6 +53,7 @@ pub fn critique(answer: &str, quote: &str, comment: &str, severity: Severity) ->
         severity,
         category: "correctness".into(),
         span: crit::assist::anchor::find(answer, quote),
+        side: None,
     }
 }
 
@@ -63,6 +64,8 @@ pub fn step(id: usize, text: &str) -> Step {
         parent: None,
         kind: StepKind::Step,
         span: None,
+        restatement: None,
+        verify: None,
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::EngineError;
 use crate::assist::{schema, Kind, ModelInfo};
+use crate::task::Task;
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -102,11 +103,25 @@ pub fn warm_up(model: &LlamaModel, ctx: &mut LlamaContext<'_>) -> Result<(), Eng
 }
 
 pub(super) fn grammar_sampler(model: &LlamaModel, kind: Kind) -> Result<LlamaSampler, EngineError> {
+    sampler_for(model, kind, &schema::schema(kind))
+}
+
+/// The grammar of `kind` on this task (critiques quote its segments, steps
+/// annotate them), built per request.
+pub(super) fn task_grammar(
+    model: &LlamaModel,
+    kind: Kind,
+    task: &Task,
+) -> Result<LlamaSampler, EngineError> {
+    sampler_for(model, kind, &schema::task_schema(kind, task))
+}
+
+fn sampler_for(model: &LlamaModel, kind: Kind, schema: &str) -> Result<LlamaSampler, EngineError> {
     let err = |message: String| EngineError::Grammar {
         kind: kind.name(),
         message,
     };
-    let gbnf = llama_cpp_2::json_schema_to_grammar(&schema::schema(kind))
-        .map_err(|e| err(e.to_string()))?;
+    let gbnf = llama_cpp_2::json_schema_to_grammar(schema).map_err(|e| err(e.to_string()))?;
+    let gbnf = schema::plain_escapes(&gbnf);
     LlamaSampler::grammar(model, &gbnf, "root").map_err(|e| err(e.to_string()))
 }

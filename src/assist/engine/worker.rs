@@ -28,6 +28,8 @@ enum GenError {
     MaxTokens { max_tokens: u32, raw: String },
     #[error(transparent)]
     Parse(#[from] schema::ParseError),
+    #[error(transparent)]
+    Grammar(#[from] EngineError),
 }
 
 /// Everything that lives on the engine thread.
@@ -222,14 +224,20 @@ impl<'m> Worker<'m> {
     ) -> Result<Option<Generated>, GenError> {
         let model = self.model;
         let vocab = model.vocab();
-        // The kind's schema grammar; a per-request grammar (e.g. quotes
-        // anchored in this answer) would be built and chosen here.
-        let grammar = if self.settings.sampler.grammar {
-            let g = &mut self.grammars[req.kind as usize];
-            g.reset();
-            Some(g)
-        } else {
-            None
+        // Critiques and steps get this answer's grammar (quotes are its
+        // segments); checks use the kind's grammar, reset.
+        let mut own;
+        let grammar = match (self.settings.sampler.grammar, req.kind) {
+            (false, _) => None,
+            (true, Kind::Checks) => {
+                let g = &mut self.grammars[req.kind as usize];
+                g.reset();
+                Some(g)
+            }
+            (true, kind) => {
+                own = llama::task_grammar(model, kind, &req.task)?;
+                Some(&mut own)
+            }
         };
         let mut chain = sampler_chain(&self.settings.sampler, model.n_vocab(), req.seed);
         let mut idx = self.batch.n_tokens() - 1;

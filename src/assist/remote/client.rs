@@ -52,6 +52,7 @@ pub async fn run(sh: &Shared, req: &Request) -> Result<Box<Assistance>, RemoteEr
     let ask = Ask {
         model: &sh.model,
         kind: req.kind,
+        task: &req.task,
         sampler: &sh.engine.sampler,
         seed: req.seed,
         max_tokens: sh.engine.max_tokens,

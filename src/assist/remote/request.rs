@@ -9,6 +9,7 @@
 use super::error::RemoteError;
 use crate::assist::prompt::Messages;
 use crate::assist::{schema, Kind, SamplerSettings};
+use crate::task::Task;
 use reqwest::Url;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -175,6 +176,8 @@ struct ChatRequest<'a> {
 pub struct Ask<'a> {
     pub model: &'a str,
     pub kind: Kind,
+    /// The task, for its own schema (quotes are its segments).
+    pub task: &'a Task,
     pub sampler: &'a SamplerSettings,
     pub seed: u32,
     pub max_tokens: u32,
@@ -182,7 +185,7 @@ pub struct Ask<'a> {
 
 /// The JSON body of a streamed, schema-constrained chat completion.
 pub fn chat_body(msgs: &Messages, ask: &Ask<'_>) -> Vec<u8> {
-    let schema_text = schema::schema(ask.kind);
+    let schema_text = schema::task_schema(ask.kind, ask.task);
     let schema = RawValue::from_string(schema_text).expect("crit's schemas are JSON");
     let s = ask.sampler;
     let body = ChatRequest {
@@ -256,11 +259,21 @@ mod tests {
             user: "U".into(),
         };
         let sampler = SamplerSettings::default();
+        let task = Task {
+            id: "t".into(),
+            prompt: "p".into(),
+            answer: "One.\nTwo.".into(),
+            answer_b: None,
+            reference: None,
+            steps: None,
+            meta: Default::default(),
+        };
         let body = chat_body(
             &msgs,
             &Ask {
                 model: "m",
                 kind: Kind::Critique,
+                task: &task,
                 sampler: &sampler,
                 seed: 7,
                 max_tokens: 99,
@@ -280,7 +293,15 @@ mod tests {
         assert_eq!(v["response_format"]["json_schema"]["name"], "critique");
         assert_eq!(
             v["response_format"]["json_schema"]["schema"],
-            serde_json::from_str::<serde_json::Value>(&schema::schema(Kind::Critique)).unwrap()
+            serde_json::from_str::<serde_json::Value>(&schema::task_schema(Kind::Critique, &task))
+                .unwrap()
+        );
+        let quote = &v["response_format"]["json_schema"]["schema"]["properties"]["critiques"]
+            ["items"]["properties"]["quote"];
+        assert_eq!(
+            quote["enum"],
+            serde_json::json!(["One.", "Two."]),
+            "quotes are the answer's segments"
         );
         assert!(text.find("\"quote\"").unwrap() < text.find("\"comment\"").unwrap());
         assert_eq!(

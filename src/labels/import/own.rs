@@ -346,6 +346,7 @@ impl CritiqueBuilder {
             severity: r.severity,
             category: r.category,
             span: r.span,
+            side: None,
         };
         if r.source == CritiqueSource::Human {
             self.events.push(Pending::Ready(Body::UserCritique {
