@@ -11,6 +11,9 @@ const CHOICES_BUDGET: usize = 6000;
 /// Bounds on one choice's length: a long segment is offered as a prefix.
 const CHOICE_MIN: usize = 24;
 const CHOICE_MAX: usize = 120;
+/// Segments offered at most: a critique points into the first ones of a
+/// very long answer (the prompt shows only a prefix of it anyway).
+const MAX_CHOICES: usize = 400;
 
 /// The quotes a model may write for one answer, one per segment: the
 /// segment's text, or a verbatim prefix of it when it is long. Choosing a
@@ -25,7 +28,7 @@ impl Choices {
     /// Choices for `answer`, segmented by `task::segment` (`steps` are the
     /// task's own boundaries, when it has them).
     pub fn new(answer: &str, steps: Option<&[Span]>) -> Choices {
-        let spans: Vec<Span> = segment(answer, steps).spans().collect();
+        let spans: Vec<Span> = segment(answer, steps).spans().take(MAX_CHOICES).collect();
         let cap = (CHOICES_BUDGET / spans.len().max(1)).clamp(CHOICE_MIN, CHOICE_MAX);
         let mut texts: Vec<String> = Vec::with_capacity(spans.len());
         for span in &spans {
