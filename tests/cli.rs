@@ -135,6 +135,7 @@ fn fake_assistance(quote: &str) -> crit::assist::Assistance {
                 category: "math".into(),
                 span: None,
                 side: None,
+                agreement: None,
             }],
         },
         raw: "{}".into(),

@@ -12,6 +12,7 @@ pub mod inject;
 pub mod model;
 pub mod options;
 pub mod prompt;
+pub mod rank;
 pub mod remote;
 pub mod schema;
 pub mod scripted;
@@ -89,6 +90,10 @@ pub struct Critique {
     /// side, where it meant answer A).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub side: Option<Side>,
+    /// How many sampled critique sets flag the same segment, when several
+    /// were sampled and merged (`rank::merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<u32>,
 }
 
 #[derive(

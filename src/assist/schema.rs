@@ -246,6 +246,7 @@ fn anchor_critiques(critiques: &mut [Critique], task: &Task) {
     let sides = side_choices(task);
     for c in critiques {
         c.span = None;
+        c.agreement = None;
         if !task.is_pairwise() {
             c.side = None;
         }

@@ -243,6 +243,7 @@ pub fn critique(
         category: category.into(),
         span: anchor::find(answer, quote),
         side: None,
+        agreement: None,
     }
 }
 

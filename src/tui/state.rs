@@ -337,6 +337,8 @@ impl App {
                     text: t.step_text(i).unwrap_or("").to_string(),
                     span: Some(*s),
                     kind: None,
+                    restatement: None,
+                    verify: None,
                 })
                 .collect();
             return Some((None, steps));
@@ -432,6 +434,9 @@ pub struct StepView {
     pub text: String,
     pub span: Option<Span>,
     pub kind: Option<crate::assist::StepKind>,
+    /// The model's one-line restatement and how to verify the step.
+    pub restatement: Option<String>,
+    pub verify: Option<String>,
 }
 
 impl From<&Step> for StepView {
@@ -440,6 +445,8 @@ impl From<&Step> for StepView {
             text: s.text.clone(),
             span: s.span,
             kind: Some(s.kind),
+            restatement: s.restatement.clone(),
+            verify: s.verify.clone(),
         }
     }
 }

@@ -164,6 +164,7 @@ fn critiques(answer: &str, x: u32) -> Output {
         category: category.into(),
         span: anchor::find(answer, quote),
         side: None,
+        agreement: None,
     };
     Output::Critique {
         critiques: vec![

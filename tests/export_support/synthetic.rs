@@ -54,6 +54,7 @@ pub fn critique(answer: &str, quote: &str, comment: &str, severity: Severity) ->
         category: "correctness".into(),
         span: crit::assist::anchor::find(answer, quote),
         side: None,
+        agreement: None,
     }
 }
 

@@ -347,6 +347,7 @@ impl CritiqueBuilder {
             category: r.category,
             span: r.span,
             side: None,
+            agreement: None,
         };
         if r.source == CritiqueSource::Human {
             self.events.push(Pending::Ready(Body::UserCritique {

@@ -84,6 +84,16 @@ fn critique(c: &Critique, label: Option<&LabelValue>, th: &Theme, width: usize) 
         Span::raw(format!(" · {} ", text::display(&truncate(&c.category, 24)))),
         Span::styled(tag, style),
     ];
+    let mut head = head;
+    if let Some(n) = c.agreement.filter(|n| *n > 1) {
+        head.push(Span::styled(format!(" · {n} samples agree"), th.bold()));
+    }
+    if let Some(side) = c.side {
+        head.push(Span::styled(
+            format!(" · answer {}", side_name(side)),
+            th.bold(),
+        ));
+    }
     let anchor = if c.span.is_none() {
         " (unanchored)"
     } else {
@@ -186,5 +196,21 @@ fn step(
         let l = format!("     covers “{}”", text::display(&c));
         body.push(Line::styled(l, th.dim()));
     }
+    if let Some(r) = &s.restatement {
+        body.extend(styled(indented(&format!("= {r}"), width, 5), th.dim()));
+    }
+    if let Some(v) = &s.verify {
+        body.extend(styled(
+            indented(&format!("verify: {v}"), width, 5),
+            th.dim(),
+        ));
+    }
     Entry { head, body }
+}
+
+fn side_name(side: crate::task::Side) -> &'static str {
+    match side {
+        crate::task::Side::A => "A",
+        crate::task::Side::B => "B",
+    }
 }
