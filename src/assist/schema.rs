@@ -58,8 +58,15 @@ pub fn task_schema(kind: Kind, task: &Task) -> String {
         Kind::Critique => critique_list(task),
         Kind::Checks => schema(kind),
         Kind::Decompose => {
+            // At least one note (a model may not skip them all), so the
+            // budget can still close the list early on long answers.
             let n = segment_task(task).len().min(MAX_NOTES);
-            list("steps", &note_item(), n)
+            let array = format!(
+                r#"{{"type":"array","items":{},"minItems":{},"maxItems":{n}}}"#,
+                note_item(),
+                n.min(1)
+            );
+            object(&[("steps", array)], &["steps"])
         }
     }
 }
