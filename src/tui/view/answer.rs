@@ -17,12 +17,11 @@ use std::ops::Range;
 
 pub(super) fn prompt(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
     let t = app.task();
-    let notes = app.task_notes();
-    let warning = (!notes.is_empty()).then(|| text::display(&format!(" ⚠ {} ", notes.join(" · "))));
     let arm = <&str>::from(app.arm(app.current));
-    // The id gets what the rest of the border leaves (the warning first).
-    let fixed = 24 + arm.len() + warning.as_ref().map_or(0, |w| text::str_width(w));
-    let room = (area.width as usize).saturating_sub(fixed).clamp(8, 40);
+    // The id gets what the rest of the top border leaves.
+    let room = (area.width as usize)
+        .saturating_sub(24 + arm.len())
+        .clamp(8, 40);
     let title = format!(
         " Task {}/{} · {} · {arm} ",
         app.current + 1,
@@ -30,8 +29,13 @@ pub(super) fn prompt(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
         truncate(&text::display(&t.id), room),
     );
     let mut b = block(title, th.dim());
-    if let Some(w) = warning {
-        b = b.title_top(Line::styled(w, th.warn()).right_aligned());
+    // The warnings about the task's text go on the bottom border, where
+    // nothing else competes for the room.
+    let notes = app.task_notes();
+    if !notes.is_empty() {
+        let w = truncate(&notes.join(" · "), (area.width as usize).saturating_sub(7));
+        let w = format!(" ⚠ {} ", text::display(&w));
+        b = b.title_bottom(Line::styled(w, th.warn()).right_aligned());
     }
     let inner = b.inner(area);
     b.render(area, buf);
