@@ -352,7 +352,7 @@ fn blind_first_and_no_assistance_screens_are_safe() {
 #[test]
 fn issue_reproduction_correction_editor() {
     let tmp = tempfile::tempdir().unwrap();
-    let answer = "ok \u{1b}]0;PWNED\u{7}\u{1b}]52;c;cHduZWQ=\u{7}";
+    let answer = ISSUE_ANSWER;
     let line = serde_json::json!({"id": "esc", "prompt": "Say ok", "answer": answer});
     let file = tmp.path().join("esc.jsonl");
     std::fs::write(&file, format!("{line}\n")).unwrap();
@@ -467,4 +467,180 @@ fn show_sessions_and_errors_are_sanitized() {
         }
     }
     assert!(f.is_empty(), "{}", f.join("\n"));
+}
+
+/// The issue's reproduction with the real binary in a real terminal (a
+/// pseudo-terminal 120x40): `crit review FILE --session esc --no-assist`,
+/// `e`, Esc, `q`. Nothing crit writes to the terminal may set its title,
+/// write its clipboard or carry a raw BEL or C1 control; the editor shows
+/// the sequences escaped.
+#[cfg(target_os = "linux")]
+#[test]
+fn issue_reproduction_in_a_pseudo_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let line = serde_json::json!({"id": "esc", "prompt": "Say ok", "answer": ISSUE_ANSWER});
+    let file = tmp.path().join("esc.jsonl");
+    std::fs::write(&file, format!("{line}\n")).unwrap();
+    let mut pty = Pty::spawn(&[
+        "--sessions-dir",
+        tmp.path().join("sessions").to_str().unwrap(),
+        "review",
+        file.to_str().unwrap(),
+        "--session",
+        "esc",
+        "--no-assist",
+    ]);
+    pty.wait_for("Task 1/1");
+    let before_editor = pty.len();
+    pty.send(b"e");
+    pty.wait_for("Corrected answer");
+    pty.send(b"\x1b");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    pty.send(b"q");
+    assert!(pty.exited(), "crit review quits on q");
+    let out = pty.output();
+    for (what, bad) in [
+        ("OSC", &b"\x1b]"[..]),
+        ("DCS", b"\x1bP"),
+        ("APC", b"\x1b_"),
+        ("BEL", b"\x07"),
+        ("C1 CSI", "\u{9b}".as_bytes()),
+        ("C1 OSC", "\u{9d}".as_bytes()),
+    ] {
+        assert!(
+            !out.windows(bad.len()).any(|w| w == bad),
+            "{what} reached the terminal"
+        );
+    }
+    // The editor frame shows the sequences as text (styled apart, so the
+    // escape token and the rest may be separate runs).
+    let drawn = String::from_utf8_lossy(&out[before_editor..]).into_owned();
+    assert!(
+        drawn.contains("]0;PWNED") && drawn.contains("]52;c;cHduZWQ="),
+        "{drawn:?}"
+    );
+    assert!(
+        drawn.contains("\\e") && drawn.contains("\\x07"),
+        "{drawn:?}"
+    );
+}
+
+const ISSUE_ANSWER: &str = "ok \u{1b}]0;PWNED\u{7}\u{1b}]52;c;cHduZWQ=\u{7}";
+
+/// crit in a pseudo-terminal; a thread collects what it writes.
+#[cfg(target_os = "linux")]
+struct Pty {
+    child: std::process::Child,
+    master: std::fs::File,
+    out: Arc<Mutex<Vec<u8>>>,
+}
+
+#[cfg(target_os = "linux")]
+impl Pty {
+    fn spawn(args: &[&str]) -> Pty {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::process::CommandExt;
+        let (mut master, mut slave) = (0, 0);
+        let size = libc::winsize {
+            ws_row: 40,
+            ws_col: 120,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        let null = std::ptr::null_mut();
+        // SAFETY: valid out-pointers; no name or termios requested.
+        let rc = unsafe { libc::openpty(&mut master, &mut slave, null, std::ptr::null(), &size) };
+        assert_eq!(rc, 0, "openpty");
+        // SAFETY: openpty returned two open descriptors we now own.
+        let (master, slave) = unsafe {
+            (
+                std::fs::File::from_raw_fd(master),
+                std::fs::File::from_raw_fd(slave),
+            )
+        };
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crit"));
+        cmd.args(args)
+            .env("TERM", "xterm-256color")
+            .env("CRIT_LOG", "off")
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave);
+        // SAFETY: only async-signal-safe calls between fork and exec: a new
+        // session whose controlling terminal is the pty (stdin), so crit's
+        // /dev/tty is this terminal.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        drop(cmd); // closes the parent's copies of the slave
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let (mut reader, sink) = (master.try_clone().unwrap(), out.clone());
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            // Ends with EIO once crit exits and the slave is closed.
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        Pty { child, master, out }
+    }
+
+    fn len(&self) -> usize {
+        self.out.lock().unwrap().len()
+    }
+
+    fn output(&self) -> Vec<u8> {
+        self.out.lock().unwrap().clone()
+    }
+
+    fn send(&mut self, keys: &[u8]) {
+        use std::io::Write;
+        self.master.write_all(keys).unwrap();
+    }
+
+    /// Wait (at most 20 s) until the output holds `text`.
+    fn wait_for(&self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::time::Instant::now() < deadline {
+            if String::from_utf8_lossy(&self.output()).contains(text) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!(
+            "{text:?} never drawn: {:?}",
+            String::from_utf8_lossy(&self.output())
+        );
+    }
+
+    /// Whether crit exits within 10 s (killed otherwise).
+    fn exited(&mut self) -> bool {
+        for _ in 0..200 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                std::thread::sleep(std::time::Duration::from_millis(100)); // last bytes
+                return true;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        false
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Pty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
