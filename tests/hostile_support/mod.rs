@@ -1,6 +1,9 @@
 //! The hostile corpus and the checks of what reaches the terminal, for
 //! tests/hostile.rs.
 
+#[cfg(target_os = "linux")]
+pub mod pty;
+
 use crit::assist::{
     anchor, Check, CheckVerdict, Critique, Kind, ModelInfo, Output, Provenance, SamplerSettings,
     Severity, Step, StepKind,
