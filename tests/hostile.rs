@@ -343,6 +343,58 @@ fn blind_first_and_no_assistance_screens_are_safe() {
     assert!(f.is_empty(), "{} problems:\n{}", f.len(), f.join("\n"));
 }
 
+/// The review of one native task file with `answer`, `--no-assist`.
+fn unassisted(tmp: &Path, answer: &str) -> Review {
+    let line = serde_json::json!({"id": "esc", "prompt": "Say ok", "answer": answer});
+    let file = tmp.join("esc.jsonl");
+    std::fs::write(&file, format!("{line}\n")).unwrap();
+    let loaded = crit::task::load(&file, None, false).unwrap();
+    let dir = tmp_session(tmp, "esc");
+    let s = Session::create_or_open(&dir, &loaded.tasks, "esc.jsonl", SourceFormat::Native);
+    let (log, replay) = s.unwrap().split();
+    let opts = Options {
+        no_assist: Some("--no-assist".into()),
+        ..Options::default()
+    };
+    let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    Review {
+        app: App::new(opts, replay),
+        driver: Driver::new(Some(log), None, rx, still_clock()),
+        requests: Arc::default(),
+        streaming: Vec::new(),
+    }
+}
+
+/// Placeholders are display only: a selection over invisible characters
+/// moves one character per key and records the exact raw bytes and span.
+#[test]
+fn selections_over_placeholders_keep_exact_spans() {
+    let tmp = tempfile::tempdir().unwrap();
+    let answer = "x a\u{200b}b\u{202e}c y";
+    let mut r = unassisted(tmp.path(), answer);
+    r.send(Msg::Start);
+    r.key(KeyCode::Tab);
+    r.keys("wv");
+    (0..4).for_each(|_| r.key(KeyCode::Char('l')));
+    r.keys("c");
+    r.keys("hidden text");
+    for k in [KeyCode::Tab, KeyCode::Right, KeyCode::Tab, KeyCode::Right] {
+        r.key(k);
+    }
+    r.send(Msg::Key(KeyEvent::new(
+        KeyCode::Char('s'),
+        KeyModifiers::CONTROL,
+    )));
+    let found = r.app.replay.events().iter().find_map(|e| match &e.body {
+        Body::UserCritique { quote, span, .. } => Some((quote.clone(), *span)),
+        _ => None,
+    });
+    let (quote, span) = found.expect("a user critique is recorded");
+    assert_eq!(quote, "a\u{200b}b\u{202e}c");
+    assert_eq!(span, Some(Span { start: 2, end: 11 }));
+    assert_eq!(&answer[2..11], quote);
+}
+
 /// The issue's reproduction: a native task file whose answer sets the
 /// terminal title and writes the clipboard, reviewed with --no-assist;
 /// `e` opens the correction editor. The frames carry neither sequence, and
@@ -352,25 +404,7 @@ fn blind_first_and_no_assistance_screens_are_safe() {
 #[test]
 fn issue_reproduction_correction_editor() {
     let tmp = tempfile::tempdir().unwrap();
-    let answer = ISSUE_ANSWER;
-    let line = serde_json::json!({"id": "esc", "prompt": "Say ok", "answer": answer});
-    let file = tmp.path().join("esc.jsonl");
-    std::fs::write(&file, format!("{line}\n")).unwrap();
-    let loaded = crit::task::load(&file, None, false).unwrap();
-    let dir = tmp_session(tmp.path(), "esc");
-    let s = Session::create_or_open(&dir, &loaded.tasks, "esc.jsonl", SourceFormat::Native);
-    let (log, replay) = s.unwrap().split();
-    let opts = Options {
-        no_assist: Some("--no-assist".into()),
-        ..Options::default()
-    };
-    let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut r = Review {
-        app: App::new(opts, replay),
-        driver: Driver::new(Some(log), None, rx, still_clock()),
-        requests: Arc::default(),
-        streaming: Vec::new(),
-    };
+    let mut r = unassisted(tmp.path(), ISSUE_ANSWER);
     r.send(Msg::Start);
     r.keys("e");
     let mut f = Vec::new();
