@@ -113,6 +113,8 @@ pub fn output(task: &Task, kind: Kind) -> Output {
                     severity: Severity::Major,
                     category: short("category"),
                     span: anchor::find(&task.answer, &quote()),
+                    side: None,
+                    agreement: None,
                 },
                 Critique {
                     quote: short("unanchored"),
@@ -120,6 +122,8 @@ pub fn output(task: &Task, kind: Kind) -> Output {
                     severity: Severity::Minor,
                     category: short("category"),
                     span: None,
+                    side: None,
+                    agreement: None,
                 },
             ],
         },
@@ -139,6 +143,8 @@ pub fn output(task: &Task, kind: Kind) -> Output {
                 parent: Some(short("parent")),
                 kind: StepKind::Step,
                 span: None,
+                restatement: Some(evil("restatement")),
+                verify: Some(evil("verify")),
             }],
         },
     }

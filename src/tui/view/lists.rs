@@ -197,11 +197,11 @@ fn step(
         body.push(Line::styled(l, th.dim()));
     }
     if let Some(r) = &s.restatement {
-        body.extend(styled(indented(&format!("= {r}"), width, 5), th.dim()));
+        body.extend(styled(indented(th, &format!("= {r}"), width, 5), th.dim()));
     }
     if let Some(v) = &s.verify {
         body.extend(styled(
-            indented(&format!("verify: {v}"), width, 5),
+            indented(th, &format!("verify: {v}"), width, 5),
             th.dim(),
         ));
     }
