@@ -17,7 +17,7 @@ pub mod work;
 pub use event::{Body, Event};
 pub use fold::TaskState;
 pub use log::{session_name, Log, Session, EVENTS_FILE, TASKS_FILE};
-pub use read::{list_sessions, SessionSummary};
+pub use read::{list_sessions, LogTail, SessionSummary};
 pub use replay::{Replay, ResumePoint};
 pub use time::Timestamp;
 
@@ -50,6 +50,8 @@ pub enum SessionError {
     Headless(PathBuf),
     #[error("{0} exists but is not a session (it has no events.jsonl); choose another name or remove it")]
     NotASession(PathBuf),
+    #[error("{path} shrank from {from} to {to} bytes while being followed (repaired or replaced); open it again")]
+    Shrank { path: PathBuf, from: u64, to: u64 },
 }
 
 pub type Result<T> = std::result::Result<T, SessionError>;

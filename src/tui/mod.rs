@@ -9,6 +9,7 @@ pub mod driver;
 pub mod keymap;
 pub mod layout;
 pub mod queries;
+pub mod replay;
 pub mod state;
 pub mod terminal;
 pub mod text;
