@@ -114,8 +114,9 @@ pub fn short(sha: &str) -> &str {
 /// Where two texts differ, one line per changed place, words removed as
 /// `[-...-]` and added as `{+...+}` with a little context.
 pub fn word_diff(old: &str, new: &str) -> String {
-    let diff = TextDiff::from_words(old, new);
-    let groups = diff.grouped_ops(3);
+    let (old, new) = (tokens(old), tokens(new));
+    let diff = TextDiff::configure().diff_slices(&old, &new);
+    let groups = diff.grouped_ops(6);
     let mut lines: Vec<String> = groups
         .iter()
         .take(MAX_HUNKS)
@@ -148,6 +149,35 @@ pub fn word_diff(old: &str, new: &str) -> String {
         lines.push("(same text; the parsed output differs)".into());
     }
     lines.join("\n")
+}
+
+/// Words, runs of spaces and single punctuation marks: the model's text
+/// is mostly JSON, where whitespace-split words would span whole fields.
+fn tokens(text: &str) -> Vec<&str> {
+    let class = |c: char| {
+        if c.is_alphanumeric() || c == '_' {
+            0
+        } else if c.is_whitespace() {
+            1
+        } else {
+            2
+        }
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut prev: Option<u8> = None;
+    for (i, c) in text.char_indices() {
+        let k = class(c);
+        if i > start && (prev != Some(k) || k == 2) {
+            out.push(&text[start..i]);
+            start = i;
+        }
+        prev = Some(k);
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
 }
 
 impl fmt::Display for Row {
