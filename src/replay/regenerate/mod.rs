@@ -222,7 +222,7 @@ fn plan(
                     short(&recorded.sha256),
                     sanitize_line(&recorded.file_name),
                     short(&found.sha256),
-                    path.display()
+                    sanitize_line(&path.display().to_string())
                 )));
             }
             Ok(Ok(None))
