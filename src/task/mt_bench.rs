@@ -20,7 +20,7 @@ use super::jsonl::{
     req_int, req_str, type_name,
 };
 use super::{LineError, Loaded, Result, Task, TaskError};
-use crate::session::event::Side;
+use super::Side;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
