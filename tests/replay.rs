@@ -520,6 +520,34 @@ fn regenerate_reproduces_fresh_assistance_and_names_a_changed_template() {
         "{out}"
     );
 
+    // A copy whose record of b's text was tampered with: b differs, shown.
+    let copy = root.join("s2");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::copy(root.join("s/tasks.jsonl"), copy.join("tasks.jsonl")).unwrap();
+    let log = std::fs::read_to_string(&events).unwrap();
+    let tampered: Vec<String> = log
+        .lines()
+        .map(|l| {
+            if l.contains(r#""type":"assistance""#) && l.contains(r#""task":"b""#) {
+                l.replacen(r#""raw":""#, r#""raw":"tampered "#, 1)
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    assert_ne!(tampered.join("\n") + "\n", log, "b's record was found");
+    std::fs::write(copy.join("events.jsonl"), tampered.join("\n") + "\n").unwrap();
+    let out = ok(&crit(root)
+        .args(["replay", "s2", "--regenerate", "--task", "b"])
+        .output()
+        .unwrap());
+    assert!(out.contains(" b critique: differs"), "{out}");
+    assert!(out.contains("[-") && out.contains("tampered"), "{out}");
+    assert!(
+        out.contains("reproduced 0 of 1 pieces run (0.0%); 0 not run"),
+        "{out}"
+    );
+
     let prompts = root.join("prompts");
     std::fs::create_dir(&prompts).unwrap();
     for kind in ["critique", "checks", "decompose"] {
