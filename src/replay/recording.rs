@@ -205,3 +205,68 @@ fn check_evaluator(replay: &Replay, name: &str) -> Result<String> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::event::{Protocol, Tab};
+    use crate::task::Task;
+
+    fn task(id: &str) -> Task {
+        serde_json::from_value(serde_json::json!({"id": id, "prompt": "p", "answer": "a"})).unwrap()
+    }
+
+    fn view(seq: u64, who: &str, task: &str, action: ViewAction) -> Event {
+        Event {
+            v: 2,
+            seq,
+            ts: Timestamp::parse("2026-01-01T00:00:00Z").unwrap(),
+            body: Body::View {
+                task: task.into(),
+                evaluator: who.into(),
+                action,
+            },
+        }
+    }
+
+    /// Two evaluators on one log: each screen follows only its owner.
+    fn shared() -> Replay {
+        let open = |arm| ViewAction::TaskOpened { arm: Some(arm) };
+        let tab = |tab| ViewAction::TabSwitched { tab };
+        let events = vec![
+            view(1, "bo", "t2", open(Protocol::Unassisted)),
+            view(2, "al", "t1", open(Protocol::Assisted)),
+            view(3, "al", "t1", tab(Tab::Steps)),
+            view(4, "bo", "t2", tab(Tab::Checks)),
+        ];
+        Replay::new(vec![task("t1"), task("t2")], events)
+    }
+
+    #[test]
+    fn each_evaluator_has_their_own_screen_default_the_first_to_open() {
+        let bo = Recording::new(shared(), None).unwrap();
+        assert_eq!(bo.evaluator(), Some("bo"), "the first to open a task");
+        let s = bo.screen(bo.last());
+        assert_eq!((s.task, s.tab), (Some(1), Tab::Checks));
+
+        let al = Recording::new(shared(), Some("al")).unwrap();
+        let s = al.screen(al.last());
+        assert_eq!(
+            (s.task, s.tab),
+            (Some(0), Tab::Steps),
+            "bo's tab is not al's"
+        );
+        assert_eq!(al.screen(0).task, None, "al had nothing open yet");
+
+        let err = Recording::new(shared(), Some("cy"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("evaluators: al, bo"), "{err}");
+        assert_eq!(
+            At::parse("2026-01-01T00:00:00Z").unwrap(),
+            At::Time(Timestamp::parse("2026-01-01T00:00:00Z").unwrap())
+        );
+        assert_eq!(At::parse(" 7 ").unwrap(), At::Seq(7));
+        assert!(At::parse("-3").is_err());
+    }
+}
