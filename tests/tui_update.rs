@@ -939,7 +939,10 @@ fn qc_items_are_mixed_in_and_never_shown_as_planted() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples/gsm8k.jsonl");
     let tasks = crit::task::load(&path, None, false).unwrap().tasks;
     let pool = plant::plant_all(&tasks, 3).planted;
-    assert!(!pool.is_empty(), "the sample has known-good answers to plant into");
+    assert!(
+        !pool.is_empty(),
+        "the sample has known-good answers to plant into"
+    );
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("qc");
     let spec = assign::StudySpec {
@@ -964,8 +967,15 @@ fn qc_items_are_mixed_in_and_never_shown_as_planted() {
     assert_eq!(qc.len(), want.min(pool.len()));
     assert_eq!(replay.tasks().len(), tasks.len() + qc.len());
     for id in &qc {
-        let t = replay.tasks().iter().find(|t| &t.id == id).expect("QC item in the session");
-        assert!(plant::planting(t).is_some(), "{id} carries its planted flaw");
+        let t = replay
+            .tasks()
+            .iter()
+            .find(|t| &t.id == id)
+            .expect("QC item in the session");
+        assert!(
+            plant::planting(t).is_some(),
+            "{id} carries its planted flaw"
+        );
     }
     let mut sim = Sim::existing(&dir, opts());
     sim.send(Msg::Start);

@@ -112,6 +112,24 @@ static FENCES: LazyLock<regex::Regex> = LazyLock::new(|| {
     regex::Regex::new(r"(?i)<<<+\s*DATA|DATA\s*>>>+").expect("valid fence pattern")
 });
 
+/// What `scan` finds in a task's answers (A and B): the text the assistant
+/// judges, where injected instructions would aim. The prompt is left out:
+/// transcripts (HH-RLHF) legitimately carry role lines there.
+pub fn scan_answers(task: &crate::task::Task) -> Findings {
+    match &task.answer_b {
+        Some(b) => scan(&format!("{}\n{b}", task.answer)),
+        None => scan(&task.answer),
+    }
+}
+
+/// One line for a task header, e.g. `instruction-like text in the answer:
+/// template tags 2`; `None` when the answers are clean.
+pub fn header_note(task: &crate::task::Task) -> Option<String> {
+    scan_answers(task)
+        .summary()
+        .map(|s| format!("instruction-like text in the answer: {s}"))
+}
+
 /// Count instruction-like and chat-template-like content in `text`.
 pub fn scan(text: &str) -> Findings {
     let mut f = Findings::default();

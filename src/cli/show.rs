@@ -46,9 +46,14 @@ pub fn render_task(task: &crate::task::Task, ts: &TaskState) -> String {
     let mut s = String::new();
     let _ = write!(s, "=== task {}", sanitize_line(&task.id));
     // Shown as placeholders below; counted here as in the review's header.
-    match Census::of_task(task).describe() {
-        Some(note) => writeln!(s, " [{note}]"),
-        None => writeln!(s),
+    let notes: Vec<String> = Census::of_task(task)
+        .describe()
+        .into_iter()
+        .chain(crate::assist::inject::header_note(task))
+        .collect();
+    match notes.is_empty() {
+        false => writeln!(s, " [{}]", notes.join("; ")),
+        true => writeln!(s),
     }
     .ok();
     let _ = writeln!(s, "--- prompt\n{}", sanitize(task.prompt.trim_end()));

@@ -140,12 +140,11 @@ impl App {
     /// Warnings for the task header, about what the evaluator reads but
     /// might not see as the model and the training data will: invisible,
     /// direction-changing and control characters in the task's text (id,
-    /// prompt, reference, answers), shown as placeholders in the panes.
-    ///
-    /// Hook: findings of `assist::inject::scan` (instruction-like or
-    /// template-like text, issue 8 §3) belong in this list too.
+    /// prompt, reference, answers), shown as placeholders in the panes,
+    /// and instruction-like or chat-template-like text in the answers.
     pub fn task_notes(&self) -> Vec<String> {
         let census = Census::of_task(self.task());
-        census.describe().into_iter().collect()
+        let injected = crate::assist::inject::header_note(self.task());
+        census.describe().into_iter().chain(injected).collect()
     }
 }
