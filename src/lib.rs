@@ -13,6 +13,7 @@ pub mod fsutil;
 pub mod hash;
 pub mod labels;
 pub mod paths;
+pub mod replay;
 pub mod sanitize;
 pub mod session;
 pub mod task;

@@ -14,6 +14,7 @@ pub mod import;
 pub mod logging;
 pub mod model;
 pub mod plant;
+pub mod replay;
 pub mod review;
 pub mod sessions;
 pub mod show;
@@ -58,6 +59,8 @@ pub enum Command {
     Assign(assign::Args),
     /// Audit sessions: critique precision, missed flaws, agreement, effect of assistance.
     Audit(audit::Args),
+    /// Replay a session as the evaluator saw it; print the state at a point; re-run its assistance.
+    Replay(replay::Args),
 }
 
 /// Shared context for subcommands: config and resolved directories.
@@ -142,6 +145,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Fsck(args) => fsck::run(args, &ctx),
         Command::Assign(args) => assign::run(args, &ctx),
         Command::Audit(args) => audit::run(args, &ctx),
+        Command::Replay(args) => replay::run(args, &ctx),
     }
 }
 

@@ -19,7 +19,7 @@ pub use event::{Body, Event};
 pub use fold::TaskState;
 pub use list::{list_sessions, SessionSummary};
 pub use log::{Log, Session};
-pub use read::{session_name, EVENTS_FILE, TASKS_FILE};
+pub use read::{session_name, LogTail, EVENTS_FILE, TASKS_FILE};
 pub use replay::{Replay, ResumePoint};
 pub use time::Timestamp;
 
@@ -52,6 +52,8 @@ pub enum SessionError {
     Headless(PathBuf),
     #[error("{0} exists but is not a session (it has no events.jsonl); choose another name or remove it")]
     NotASession(PathBuf),
+    #[error("{path} shrank from {from} to {to} bytes while being followed (repaired or replaced); open it again")]
+    Shrank { path: PathBuf, from: u64, to: u64 },
 }
 
 pub type Result<T> = std::result::Result<T, SessionError>;

@@ -1,6 +1,31 @@
 //! Which protocol arm a task is reviewed under.
 
 use super::event::{Protocol, ProtocolSpec};
+use super::fold::EvaluatorWork;
+use super::replay::Replay;
+
+/// The arm `evaluator` reviews task `task_id` under: the arm they saw
+/// (recorded when the task opened), else the study design's (`crit
+/// assign`), else the one `spec` draws. The review and its replay ask here.
+pub fn arm_of(replay: &Replay, evaluator: &str, task_id: &str, spec: &ProtocolSpec) -> Protocol {
+    replay
+        .task_state(task_id)
+        .and_then(|s| s.by_evaluator.get(evaluator))
+        .and_then(|w| w.arm)
+        .or_else(|| replay.assigned_arm(task_id))
+        .unwrap_or_else(|| arm_for(spec, task_id))
+}
+
+/// Is assistance hidden under `arm` from an evaluator whose work on the
+/// task is `work`? Blind-first shows it once revealed (after the unaided
+/// verdict).
+pub fn is_hidden(arm: Protocol, work: Option<&EvaluatorWork>) -> bool {
+    match arm {
+        Protocol::Assisted => false,
+        Protocol::Unassisted => true,
+        Protocol::BlindFirst => !work.is_some_and(|w| w.revealed),
+    }
+}
 
 /// The protocol of task `task_id` under `spec`: the fixed one, or an arm
 /// drawn by a stable hash of the seed and the task id (so every evaluator

@@ -5,7 +5,9 @@
 use super::event::{Body, Event, SCHEMA_VERSION};
 use super::{io_err, Result, SessionError};
 use crate::task::{native, Task};
-use std::path::Path;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 pub const EVENTS_FILE: &str = "events.jsonl";
 pub const TASKS_FILE: &str = "tasks.jsonl";
@@ -40,15 +42,25 @@ pub(super) fn complete_prefix(bytes: &[u8]) -> usize {
 }
 
 fn parse_events(path: &Path, bytes: &[u8]) -> Result<Vec<Event>> {
+    parse_events_from(path, bytes, 0, 0)
+}
+
+/// Parse complete lines that follow `first_line` lines of the log, whose
+/// last event had sequence number `last_seq`.
+fn parse_events_from(
+    path: &Path,
+    bytes: &[u8],
+    first_line: usize,
+    mut last_seq: u64,
+) -> Result<Vec<Event>> {
     let mut events = Vec::new();
-    let mut last_seq = 0;
     for (i, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         if raw.is_empty() {
             continue;
         }
         let corrupt = |message: String| SessionError::Corrupt {
             path: path.to_path_buf(),
-            line: i + 1,
+            line: first_line + i + 1,
             message: format!("{message} ({})", repair_hint(path)),
         };
         let event = parse_line(raw).map_err(corrupt)?;
@@ -62,6 +74,71 @@ fn parse_events(path: &Path, bytes: &[u8]) -> Result<Vec<Event>> {
         events.push(event);
     }
     Ok(events)
+}
+
+/// Reads a log another process may be appending to, without its lock:
+/// each [`LogTail::read_new`] parses only the complete lines added since
+/// the last call; a torn last line waits until its end is written.
+#[derive(Debug, Clone)]
+pub struct LogTail {
+    path: PathBuf,
+    /// Bytes of complete lines read so far.
+    offset: u64,
+    /// Lines read so far (for `file:line` in errors).
+    lines: usize,
+    last_seq: u64,
+}
+
+impl LogTail {
+    /// Events of the complete lines appended since the last call (the
+    /// first call reads the whole log).
+    pub fn read_new(&mut self) -> Result<Vec<Event>> {
+        let path = self.path.clone();
+        let mut file = File::open(&path).map_err(io_err(&path))?;
+        let len = file.metadata().map_err(io_err(&path))?.len();
+        if len < self.offset {
+            return Err(SessionError::Shrank {
+                path,
+                from: self.offset,
+                to: len,
+            });
+        }
+        if len == self.offset {
+            return Ok(Vec::new());
+        }
+        file.seek(SeekFrom::Start(self.offset))
+            .map_err(io_err(&path))?;
+        let mut bytes = Vec::with_capacity((len - self.offset) as usize);
+        file.take(len - self.offset)
+            .read_to_end(&mut bytes)
+            .map_err(io_err(&path))?;
+        let complete = complete_prefix(&bytes);
+        let new = &bytes[..complete];
+        let events = parse_events_from(&path, new, self.lines, self.last_seq)?;
+        self.offset += complete as u64;
+        self.lines += new.iter().filter(|b| **b == b'\n').count();
+        if let Some(e) = events.last() {
+            self.last_seq = e.seq;
+        }
+        Ok(events)
+    }
+
+    /// Bytes of the log read so far (complete lines only).
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+}
+
+/// A whole log's complete events, and a tail that reads what follows them.
+pub(super) fn read_events_tail(path: &Path) -> Result<(Vec<Event>, LogTail)> {
+    let mut tail = LogTail {
+        path: path.to_path_buf(),
+        offset: 0,
+        lines: 0,
+        last_seq: 0,
+    };
+    let events = tail.read_new()?;
+    Ok((events, tail))
 }
 
 /// One complete line of a log.

@@ -78,6 +78,19 @@ impl Replay {
         Ok(Replay::new(tasks, events).at(dir))
     }
 
+    /// [`Replay::read`], plus a [`super::LogTail`] at the end of what was
+    /// read, to pick up events another process appends later.
+    pub fn read_following(dir: &Path) -> Result<(Replay, super::LogTail)> {
+        let events_path = dir.join(EVENTS_FILE);
+        if !events_path.is_file() {
+            return Err(SessionError::NotFound(dir.to_path_buf()));
+        }
+        let tasks = read::read_tasks(&dir.join(TASKS_FILE))?;
+        let (events, tail) = read::read_events_tail(&events_path)?;
+        read::check_header(dir, &events)?;
+        Ok((Replay::new(tasks, events).at(dir), tail))
+    }
+
     /// Remember the directory the session lives in.
     pub fn at(mut self, dir: &Path) -> Replay {
         self.dir = Some(dir.to_path_buf());

@@ -10,6 +10,7 @@ pub mod editor;
 pub mod keymap;
 pub mod layout;
 pub mod queries;
+pub mod replay;
 pub mod state;
 pub mod terminal;
 pub mod text;

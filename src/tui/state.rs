@@ -6,7 +6,7 @@ use crate::assist::{Check, Critique, Kind, Output, Severity, Step};
 use crate::session::event::{Event, Phase, Preference, ViewAction};
 pub use crate::session::event::{Protocol, ProtocolSpec, Tab};
 use crate::session::fold::{AssistRecord, EvaluatorWork, TaskState};
-use crate::session::protocol::arm_for;
+use crate::session::protocol::{arm_of, is_hidden};
 use crate::session::Replay;
 use crate::task::{Span, Task};
 use ratatui::layout::Rect;
@@ -271,19 +271,12 @@ impl App {
     /// else the study design's (`crit assign`), else drawn from the spec.
     pub fn arm(&self, i: usize) -> Protocol {
         let id = &self.replay.task(i).id;
-        self.work_on(i)
-            .and_then(|w| w.arm)
-            .or_else(|| self.replay.assigned_arm(id))
-            .unwrap_or_else(|| arm_for(&self.opts.protocol, id))
+        arm_of(&self.replay, &self.opts.evaluator, id, &self.opts.protocol)
     }
 
     /// Is assistance hidden on the current task?
     pub fn hidden(&self) -> bool {
-        match self.arm(self.current) {
-            Protocol::Assisted => false,
-            Protocol::Unassisted => true,
-            Protocol::BlindFirst => !self.work().is_some_and(|w| w.revealed),
-        }
+        is_hidden(self.arm(self.current), self.work())
     }
 
     /// Phase a verdict recorded now belongs to.
