@@ -115,13 +115,18 @@ fn check_session_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Tell the user when opening a session cut off a torn last line.
+/// Tell the user when opening a session cut off a torn last line or
+/// discarded an interrupted import.
 pub fn warn_recovered(session: &crate::session::Session) {
     if let Some(torn) = session.recovered() {
         eprintln!(
             "warning: {}: last line was incomplete ({torn} bytes, a write was interrupted); it was removed, everything before it is kept",
             session.dir().join(crate::session::EVENTS_FILE).display()
         );
+    }
+    if let Some(a) = session.aborted_import() {
+        let events = session.dir().join(crate::session::EVENTS_FILE);
+        eprintln!("warning: {}: {a}", events.display());
     }
 }
 

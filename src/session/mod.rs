@@ -5,6 +5,7 @@
 pub mod event;
 pub mod fold;
 pub mod fsck;
+mod imports;
 mod log;
 mod migrate;
 pub mod protocol;
@@ -16,6 +17,7 @@ pub mod work;
 
 pub use event::{Body, Event};
 pub use fold::TaskState;
+pub use imports::{AbortedImport, OpenImport};
 pub use log::{session_name, Log, Session, EVENTS_FILE, TASKS_FILE};
 pub use read::{list_sessions, SessionSummary};
 pub use replay::{Replay, ResumePoint};
