@@ -394,6 +394,9 @@ pub(super) fn take_lock(dir: &Path) -> Result<File> {
         Err(std::fs::TryLockError::WouldBlock) => {
             let pid = std::fs::read_to_string(&pid_path)
                 .map(|s| s.trim().to_string())
+                .ok()
+                .filter(|p| !p.is_empty())
+                .or_else(|| lock_holder(dir))
                 .unwrap_or_default();
             return Err(SessionError::Locked {
                 dir: dir.to_path_buf(),
@@ -408,4 +411,25 @@ pub(super) fn take_lock(dir: &Path) -> Result<File> {
     }
     std::fs::write(&pid_path, std::process::id().to_string()).map_err(io_err(&pid_path))?;
     Ok(handle)
+}
+
+/// The pid holding the lock on `dir`, from the kernel's table of locks:
+/// the answer when the `lock` file was deleted under a running writer.
+#[cfg(target_os = "linux")]
+fn lock_holder(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(dir).ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (kind, pid, dev_ino) = (fields.get(1)?, fields.get(4)?, fields.get(5)?);
+        let same = dev_ino.rsplit(':').next()?.parse::<u64>().ok()? == ino;
+        (*kind == "FLOCK" && same).then(|| pid.to_string())
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lock_holder(_dir: &Path) -> Option<String> {
+    None
 }
