@@ -277,7 +277,12 @@ fn check_import_error(err: &LabelError, file: &Path, dir: &Path) {
 fn import_survives(format: ImportFormat, golden: &Path) {
     let seed = import_seed(format, golden);
     let (tmp, file) = write_tmp(seed.as_bytes());
-    let made = import(&file, format, &tmp.path().join("s"), ImportOptions::default());
+    let made = import(
+        &file,
+        format,
+        &tmp.path().join("s"),
+        ImportOptions::default(),
+    );
     assert!(made.is_ok(), "{format:?} seed: {:?}", made.err());
     proptest!(config(), |(muts in mutations())| {
         let case = tempfile::tempdir().unwrap();
