@@ -159,35 +159,44 @@ fn prm800k(path: &Path, problems: usize, steps: usize) {
     std::fs::write(path, text).unwrap();
 }
 
+/// Import into one session until a run completes it (re-running a killed
+/// import completes it), then into the next; kill moments spread over the
+/// time a whole import takes.
 fn soak_import(soak: &mut Soak) -> Figures {
     let (problems, steps) = (2_000, 10);
+    let all = problems * steps;
     let file = soak.root.join("labels.jsonl");
     prm800k(&file, problems, steps);
-    let dir = soak.root.join("imported");
-    let mut watch = Watch::new(dir.clone());
-    let mut f = Figures::default();
-    let import = |s: &Soak| {
+    let import = |s: &Soak, name: &str| {
         let mut c = s.crit();
         c.arg("import")
             .arg(&file)
-            .args(["-f", "prm800k", "-s", "imported"]);
+            .args(["-f", "prm800k", "-s", name]);
         c
     };
+    let started = Instant::now();
+    assert!(import(soak, "imported").status().unwrap().success());
+    let whole = started.elapsed().as_millis() as u64 + 1;
+    let mut f = Figures::default();
+    let mut session = 0;
+    let mut watch = Watch::new(soak.root.join("imported-0"));
     for _ in 0..soak.runs {
         f.runs += 1;
-        if visible_labels(&dir) == Some(problems * steps) {
-            break;
-        }
-        let cmd = import(soak);
-        f.kills += usize::from(soak.run_killed(cmd, 4_000));
+        let name = format!("imported-{session}");
+        f.kills += usize::from(soak.run_killed(import(soak, &name), whole));
         watch.check(soak, &mut f);
-        let n = visible_labels(&dir).unwrap_or(0);
-        f.partial += usize::from(n != 0 && n != problems * steps);
+        let n = visible_labels(&watch.dir).unwrap_or(0);
+        f.partial += usize::from(n != 0 && n != all);
+        if n == all {
+            session += 1;
+            watch = Watch::new(soak.root.join(format!("imported-{session}")));
+        }
     }
-    // Running it once more completes it (or is refused: it was complete).
-    import(soak).status().unwrap();
+    // Running it once more completes a killed import.
+    let name = format!("imported-{session}");
+    import(soak, &name).status().unwrap();
     watch.check(soak, &mut f);
-    f.partial += usize::from(visible_labels(&dir) != Some(problems * steps));
+    f.partial += usize::from(visible_labels(&watch.dir) != Some(all));
     f
 }
 
@@ -199,7 +208,9 @@ fn soak_export(soak: &mut Soak) -> Figures {
             .arg(&target);
         c
     };
+    let started = Instant::now();
     assert!(export(soak).status().unwrap().success(), "export runs");
+    let whole = started.elapsed().as_millis() as u64 + 1;
     let new = std::fs::read(&target).unwrap();
     let old = b"the old file\n".to_vec();
     let mut f = Figures::default();
@@ -207,7 +218,7 @@ fn soak_export(soak: &mut Soak) -> Figures {
         f.runs += 1;
         std::fs::write(&target, &old).unwrap();
         let cmd = export(soak);
-        f.kills += usize::from(soak.run_killed(cmd, 3_000));
+        f.kills += usize::from(soak.run_killed(cmd, whole));
         let now = std::fs::read(&target).unwrap_or_default();
         f.partial += usize::from(now != old && now != new);
     }
