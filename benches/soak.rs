@@ -257,6 +257,9 @@ fn soak_generate(soak: &mut Soak) -> Figures {
     f
 }
 
+/// One soaked command.
+type Phase = fn(&mut Soak) -> Figures;
+
 fn main() {
     let runs = std::env::var("SOAK_RUNS")
         .ok()
@@ -273,7 +276,7 @@ fn main() {
         "{:<10} {:>5} {:>5} {:>10} {:>11} {:>7}",
         "phase", "runs", "kills", "unreadable", "events_lost", "partial"
     );
-    let phases: [(&str, fn(&mut Soak) -> Figures); 3] = [
+    let phases: [(&str, Phase); 3] = [
         ("import", soak_import),
         ("export", soak_export),
         ("generate", soak_generate),
