@@ -1,6 +1,6 @@
 //! `make soak` (not part of `make test`): the real binary SIGKILLed at
-//! random (seeded) moments during `import`, `export` and `generate` (local
-//! model, 1 thread), SOAK_RUNS times each (default 100). After every kill:
+//! random (seeded) moments during `import`, `export`, `generate` (local
+//! model, 1 thread) and headless `review`, SOAK_RUNS times each (default 100). After every kill:
 //! the session opens (`crit fsck` finds no bad line; a torn last line is
 //! what a kill leaves and the next writer cuts off), every line that was
 //! complete before is still there (the log only grows, seq contiguous), an
@@ -257,6 +257,39 @@ fn soak_generate(soak: &mut Soak) -> Figures {
     f
 }
 
+/// `crit review --headless` (scripted assistant) fed keys that label,
+/// move and switch tasks, paced so a kill lands mid-review.
+fn soak_review(soak: &mut Soak) -> Figures {
+    let tasks = soak.root.join("review.jsonl");
+    let lines: String = (0..5)
+        .map(|i| format!("{{\"id\":\"r{i}\",\"prompt\":\"What is {i}*2?\",\"answer\":\"It is {}.\\nSo.\"}}\n", i * 3))
+        .collect();
+    std::fs::write(&tasks, lines).unwrap();
+    let keys = soak.root.join("keys.txt");
+    let round = ["1", "j", "2", "]", "y", "n", "x", "p"];
+    let script: String = (0..20)
+        .flat_map(|_| round.iter().map(|k| format!("{k}\nwait 25\n")))
+        .collect();
+    std::fs::write(&keys, script).unwrap();
+    let mut watch = Watch::new(soak.root.join("reviewed"));
+    let mut f = Figures::default();
+    for _ in 0..soak.runs {
+        f.runs += 1;
+        let mut cmd = soak.crit();
+        cmd.arg("review").arg(&tasks).args([
+            "--session",
+            "reviewed",
+            "--scripted",
+            "--headless",
+            "--keys",
+        ]);
+        cmd.arg(&keys);
+        f.kills += usize::from(soak.run_killed(cmd, 5_000));
+        watch.check(soak, &mut f);
+    }
+    f
+}
+
 /// One soaked command.
 type Phase = fn(&mut Soak) -> Figures;
 
@@ -276,10 +309,11 @@ fn main() {
         "{:<10} {:>5} {:>5} {:>10} {:>11} {:>7}",
         "phase", "runs", "kills", "unreadable", "events_lost", "partial"
     );
-    let phases: [(&str, Phase); 3] = [
+    let phases: [(&str, Phase); 4] = [
         ("import", soak_import),
         ("export", soak_export),
         ("generate", soak_generate),
+        ("review", soak_review),
     ];
     for (name, phase) in phases {
         let f = phase(&mut soak);
