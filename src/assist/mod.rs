@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 pub mod anchor;
+pub mod chat;
 pub mod engine;
+pub mod inject;
 pub mod model;
 pub mod options;
 pub mod prompt;
