@@ -46,6 +46,11 @@ bench: model
 	$(CARGO) bench --bench render
 	$(CARGO) bench --bench audit
 
+# Not part of `make test`: kill import, export and generate SOAK_RUNS times
+# each at random moments and check no session, event or file was damaged.
+SOAK_RUNS ?= 100
+soak: model
+	SOAK_RUNS=$(SOAK_RUNS) $(CARGO) bench --bench soak
 
 fmt:
 	$(CARGO) fmt

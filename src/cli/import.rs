@@ -36,6 +36,18 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         keep_path: args.keep_path,
     };
     let r = import(&args.file, args.format, &dir, opts).map_err(super::export::map_err)?;
+    let events = crate::sanitize::sanitize_line(
+        &dir.join(crate::session::EVENTS_FILE).display().to_string(),
+    );
+    if let Some(torn) = r.recovered {
+        eprintln!(
+            "warning: {}: last line was incomplete ({torn} bytes, a write was interrupted); it was removed, everything before it is kept",
+            events
+        );
+    }
+    if let Some(a) = &r.aborted {
+        eprintln!("warning: {events}: {a}");
+    }
     for e in &r.skipped {
         eprintln!("skipped {e}");
     }

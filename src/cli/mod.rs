@@ -118,7 +118,8 @@ fn check_session_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Tell the user when opening a session cut off a torn last line.
+/// Tell the user when opening a session cut off a torn last line or
+/// discarded an interrupted import.
 pub fn warn_recovered(session: &crate::session::Session) {
     if let Some(torn) = session.recovered() {
         eprintln!(
@@ -127,6 +128,10 @@ pub fn warn_recovered(session: &crate::session::Session) {
                 &session.dir().join(crate::session::EVENTS_FILE).display().to_string()
             )
         );
+    }
+    if let Some(a) = session.aborted_import() {
+        let events = session.dir().join(crate::session::EVENTS_FILE);
+        eprintln!("warning: {}: {a}", events.display());
     }
 }
 

@@ -62,6 +62,15 @@ pub struct Args {
     /// Use the scripted assistant (fixed, model-free output) for demos and tests.
     #[arg(long, hide = true)]
     pub scripted: bool,
+    /// Feed these keys instead of the terminal's (tests, `make soak`): one
+    /// per line as in the config's `[keys]` (`j`, `enter`, `ctrl-d`), or
+    /// `wait MS`. Needs --headless.
+    #[arg(long, hide = true, requires = "headless")]
+    pub keys: Option<PathBuf>,
+    /// Run the real driver on an off-screen 120x40 terminal; quits when the
+    /// keys run out.
+    #[arg(long, hide = true, requires = "keys")]
+    pub headless: bool,
 }
 
 /// The protocol to record and follow: arms when given, else the one.
@@ -233,9 +242,80 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         keymap,
         seed: args.engine.seed,
     };
+    let keys = args.keys.as_deref().map(headless::read_keys).transpose()?;
     let mut app = App::new(opts, replay);
     let mut drv = Driver::new(log, assistant, rx, driver::real_clock());
-    run_terminal(&mut app, &mut drv)
+    match keys {
+        Some(keys) => headless::run(&mut app, &mut drv, keys),
+        None => run_terminal(&mut app, &mut drv),
+    }
+}
+
+/// `--keys FILE --headless`: the review driven from a file of keys.
+mod headless {
+    use super::BadInput;
+    use crate::tui::keymap::Key;
+    use crate::tui::{driver, App, Driver};
+    use crossterm::event::{Event as TermEvent, KeyEvent, KeyModifiers};
+    use std::path::Path;
+    use std::time::Duration;
+
+    pub enum Step {
+        Key(KeyEvent),
+        Wait(u64),
+    }
+
+    pub fn read_keys(path: &Path) -> anyhow::Result<Vec<Step>> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| BadInput::from_err(format!("{}: {e}", path.display())))?;
+        let bad =
+            |n: usize, why: String| BadInput::from_err(format!("{}:{n}: {why}", path.display()));
+        let mut steps = Vec::new();
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let line = line.trim();
+            if let Some(ms) = line.strip_prefix("wait ") {
+                let ms = ms.trim().parse().map_err(|e| bad(i + 1, format!("{e}")))?;
+                steps.push(Step::Wait(ms));
+                continue;
+            }
+            let key = Key::parse(line).map_err(|e| bad(i + 1, e.to_string()))?;
+            let mut mods = KeyModifiers::NONE;
+            mods.set(KeyModifiers::CONTROL, key.ctrl);
+            mods.set(KeyModifiers::ALT, key.alt);
+            steps.push(Step::Key(KeyEvent::new(key.code, mods)));
+        }
+        Ok(steps)
+    }
+
+    pub fn run(app: &mut App, drv: &mut Driver, steps: Vec<Step>) -> anyhow::Result<()> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40))?;
+        let input = Box::pin(futures::stream::unfold(
+            steps.into_iter(),
+            |mut it| async move {
+                loop {
+                    match it.next()? {
+                        Step::Wait(ms) => tokio::time::sleep(Duration::from_millis(ms)).await,
+                        Step::Key(k) => return Some((Ok(TermEvent::Key(k)), it)),
+                    }
+                }
+            },
+        ));
+        rt.block_on(driver::run(
+            &mut term,
+            app,
+            drv,
+            input,
+            &mut driver::NoEditor,
+        ))?;
+        Ok(())
+    }
 }
 
 fn run_terminal(app: &mut App, drv: &mut Driver) -> anyhow::Result<()> {

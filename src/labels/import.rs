@@ -8,15 +8,17 @@
 //! session's snapshot: non-empty prompt and answers, spans inside the
 //! answer; verdicts in range); any bad line fails the import with
 //! `file:line: what is wrong` and nothing is written (`skip_invalid` instead
-//! leaves bad lines out and reports them). Events are then appended in one
-//! go and fsync'd once. PRM800K, HH-RLHF and MT-Bench human votes are read
+//! leaves bad lines out and reports them). Events are then appended between
+//! `import_begun` and `import_committed`: no reader folds them before the
+//! commit, so a killed import (or a full disk) leaves nothing visible, and
+//! the next writer discards it; running the import again completes it. PRM800K, HH-RLHF and MT-Bench human votes are read
 //! by the task readers (`crate::task`), whose meta holds the source labels;
 //! crit's own `critiques` and `trl-preference` exports are read into their
 //! record types (`super::records`) here.
 
 use super::{LabelError, Result};
 use crate::session::event::{Body, Source, SourceFormat};
-use crate::session::Session;
+use crate::session::{AbortedImport, Session};
 use crate::task::{LineError, Task};
 use std::path::{Path, PathBuf};
 
@@ -151,6 +153,13 @@ pub struct ImportReport {
     /// Bad lines left out with `skip_invalid`.
     #[serde(skip)]
     pub skipped: Vec<LineError>,
+    /// Bytes of a torn last line cut off when the session was opened.
+    #[serde(skip)]
+    pub recovered: Option<u64>,
+    /// An earlier import found uncommitted when the session was opened,
+    /// and discarded.
+    #[serde(skip)]
+    pub aborted: Option<AbortedImport>,
 }
 
 /// How to import.
@@ -262,8 +271,18 @@ fn write(plan: Plan, dir: &Path, origin: &Origin, evaluator: Option<&str>) -> Re
         created,
         tasks: plan.tasks.len(),
         skipped: plan.skipped,
+        recovered: session.recovered(),
+        aborted: session.aborted_import().cloned(),
         ..Default::default()
     };
+    let begun = session
+        .append(Body::ImportBegun {
+            format: format.into(),
+            file: origin.name.clone(),
+            sha256: origin.sha256.clone(),
+            events: plan.events.len(),
+        })?
+        .seq;
     let mut seqs: Vec<u64> = Vec::with_capacity(plan.events.len());
     for pending in plan.events {
         let body = match pending {
@@ -274,7 +293,9 @@ fn write(plan: Plan, dir: &Path, origin: &Origin, evaluator: Option<&str>) -> Re
         let seq = session.append(body)?.seq;
         seqs.push(seq);
     }
+    // The events reach the disk before the commit that makes them count.
     session.sync()?;
+    session.append_durable(Body::ImportCommitted { begun })?;
     Ok(report)
 }
 
@@ -325,27 +346,33 @@ fn check_tasks(session: &Session, tasks: &[Task], file: &str) -> Result<()> {
 }
 
 /// The same file imported twice would double user critiques and verdicts:
-/// the same content (SHA-256; older logs: the same file name) in the same
-/// format is refused.
+/// the same content (SHA-256) in the same format, imported completely, is
+/// refused. An import that was interrupted (never committed) is not: it
+/// counts for nothing and runs again in full. Logs older than import
+/// markers are recognised by the labels' sources (older still: the file
+/// name).
 fn check_not_imported(session: &Session, origin: &Origin) -> Result<()> {
-    let seen = session.events().iter().any(|e| match &e.body {
-        Body::Label {
-            source: Some(s), ..
-        }
-        | Body::Verdict {
-            source: Some(s), ..
-        }
-        | Body::UserCritique {
-            source: Some(s), ..
-        } => {
-            let same = match &s.sha256 {
-                Some(h) => *h == origin.sha256,
-                None => Path::new(&s.file).file_name() == Some(origin.name.as_ref()),
-            };
-            same && s.format == origin.format.into()
-        }
-        _ => false,
-    });
+    let replay = session.replay();
+    let committed = replay.import_committed(origin.format.into(), &origin.sha256);
+    let seen = committed
+        || replay.events().iter().any(|e| match &e.body {
+            Body::Label {
+                source: Some(s), ..
+            }
+            | Body::Verdict {
+                source: Some(s), ..
+            }
+            | Body::UserCritique {
+                source: Some(s), ..
+            } => {
+                let same = match &s.sha256 {
+                    Some(h) => *h == origin.sha256,
+                    None => Path::new(&s.file).file_name() == Some(origin.name.as_ref()),
+                };
+                same && s.format == origin.format.into()
+            }
+            _ => false,
+        });
     if seen {
         return Err(LabelError::BadOption(format!(
             "{} was already imported into {} as {}; nothing was written",

@@ -84,6 +84,24 @@ pub enum Body {
     },
     /// A log line was found torn on open and cut off.
     Recovered { dropped_bytes: u64 },
+    /// An import starts: the events after this one, up to the
+    /// `import_committed` that names it, are the import's, and no reader
+    /// folds them before that commit (all or nothing).
+    ImportBegun {
+        format: SourceFormat,
+        /// The imported file's name.
+        file: String,
+        /// SHA-256 of the imported file.
+        sha256: String,
+        /// How many events the import writes.
+        events: usize,
+    },
+    /// Every event of the import begun at seq `begun` is written.
+    ImportCommitted { begun: u64 },
+    /// The import begun at seq `begun` never committed (the process was
+    /// killed, the disk was full): its events are discarded. Written by the
+    /// next writer to open the session, before anything else.
+    ImportAborted { begun: u64 },
     /// Model-written assistance for one task (its kind is its output's).
     /// Labels point at it by `seq`.
     Assistance {
@@ -372,6 +390,9 @@ impl Body {
             Body::Assigned { .. } => "assigned",
             Body::Opened { .. } => "opened",
             Body::Recovered { .. } => "recovered",
+            Body::ImportBegun { .. } => "import_begun",
+            Body::ImportCommitted { .. } => "import_committed",
+            Body::ImportAborted { .. } => "import_aborted",
             Body::Assistance { .. } => "assistance",
             Body::AssistanceFailed { .. } => "assistance_failed",
             Body::Label { .. } => "label",

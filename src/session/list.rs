@@ -20,8 +20,11 @@ pub fn list_sessions(root: &Path) -> Vec<SessionSummary> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
     };
+    // Hidden entries are never sessions: `.NAME.creating.PID` is one being
+    // built (or left by a killed creator).
     let mut out: Vec<SessionSummary> = entries
         .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
         .map(|e| e.path())
         .filter(|p| p.join(EVENTS_FILE).is_file())
         .map(|dir| {

@@ -3,6 +3,7 @@
 //! creation.
 
 use super::event::{Body, Event, SourceFormat, SCHEMA_VERSION};
+use super::imports::AbortedImport;
 use super::read::{check_header, read_events, read_tasks, session_name, EVENTS_FILE, TASKS_FILE};
 use super::replay::Replay;
 use super::time::Timestamp;
@@ -123,6 +124,8 @@ pub struct Session {
     replay: Replay,
     /// Bytes of a torn last line cut off on open.
     recovered: Option<u64>,
+    /// An import found uncommitted on open, and discarded.
+    aborted: Option<AbortedImport>,
 }
 
 impl Session {
@@ -154,7 +157,9 @@ impl Session {
 
     /// Open an existing session for writing: take the lock, recover a torn
     /// last line (truncate it, record a `recovered` event; see
-    /// [`Session::recovered`]).
+    /// [`Session::recovered`]), and discard an import that never committed
+    /// (record `import_aborted` before anything else, so nothing written
+    /// later is taken for part of it; see [`Session::aborted_import`]).
     pub fn open(dir: &Path) -> Result<Session> {
         let events_path = dir.join(EVENTS_FILE);
         if !events_path.is_file() {
@@ -173,7 +178,9 @@ impl Session {
             log: Log::open(dir, lock, next_seq)?,
             replay: Replay::new(tasks, events).at(dir),
             recovered: (torn > 0).then_some(torn),
+            aborted: None,
         };
+        session.abort_open_import()?;
         if torn > 0 {
             session.append_durable(Body::Recovered {
                 dropped_bytes: torn,
@@ -186,6 +193,35 @@ impl Session {
     /// interrupted), for the command to tell the user.
     pub fn recovered(&self) -> Option<u64> {
         self.recovered
+    }
+
+    /// The import that was found uncommitted on open and discarded, for
+    /// the command to tell the user.
+    pub fn aborted_import(&self) -> Option<&AbortedImport> {
+        self.aborted.as_ref()
+    }
+
+    fn abort_open_import(&mut self) -> Result<()> {
+        let Some(open) = self.replay.open_import() else {
+            return Ok(());
+        };
+        let aborted = AbortedImport {
+            begun: open.begun,
+            format: open.format,
+            file: open.file.clone(),
+            discarded: open.written(),
+            expected: open.expected,
+        };
+        tracing::warn!(
+            begun = aborted.begun,
+            discarded = aborted.discarded,
+            "discarding an uncommitted import"
+        );
+        self.append_durable(Body::ImportAborted {
+            begun: aborted.begun,
+        })?;
+        self.aborted = Some(aborted);
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -204,18 +240,19 @@ impl Session {
         self.replay.events()
     }
 
-    /// Append one event and fold it. Not yet fsync'd: call `sync`.
+    /// Append one event and fold it (an import's event waits for the
+    /// import's commit). Not yet fsync'd: call `sync`.
     pub fn append(&mut self, body: Body) -> Result<&Event> {
         let event = self.log.append(body)?;
         self.replay.push(event);
-        Ok(self.replay.events().last().expect("just pushed"))
+        Ok(self.replay.last_pushed().expect("just pushed"))
     }
 
     /// Append, fold and fsync: for labels and verdicts.
     pub fn append_durable(&mut self, body: Body) -> Result<&Event> {
         self.append(body)?;
         self.sync()?;
-        Ok(self.replay.events().last().expect("just pushed"))
+        Ok(self.replay.last_pushed().expect("just pushed"))
     }
 
     pub fn sync(&mut self) -> Result<()> {
@@ -238,6 +275,7 @@ fn create(dir: &Path, snapshot: &str, created: Body) -> Result<()> {
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&parent).map_err(io_err(&parent))?;
+    remove_stale_creations(&parent, &session_name(dir));
     let tmp = parent.join(format!(
         ".{}.creating.{}",
         session_name(dir),
@@ -270,6 +308,26 @@ fn create(dir: &Path, snapshot: &str, created: Body) -> Result<()> {
         Err(_) if dir.join(EVENTS_FILE).is_file() => Ok(()), // another creator won
         Err(_) if dir.is_dir() => Err(SessionError::NotASession(dir.to_path_buf())),
         Err(e) => Err(io_err(dir)(e)),
+    }
+}
+
+/// `.NAME.creating.PID` directories left by creators that were killed
+/// (their pid is gone): never a session, safe to remove.
+fn remove_stale_creations(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.creating.");
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let pid = file_name
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if pid != std::process::id() && !fsutil::pid_alive(pid) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
     }
 }
 
@@ -319,6 +377,9 @@ pub(super) fn take_lock(dir: &Path) -> Result<File> {
         Err(std::fs::TryLockError::WouldBlock) => {
             let pid = std::fs::read_to_string(&pid_path)
                 .map(|s| s.trim().to_string())
+                .ok()
+                .filter(|p| !p.is_empty())
+                .or_else(|| lock_holder(dir))
                 .unwrap_or_default();
             return Err(SessionError::Locked {
                 dir: dir.to_path_buf(),
@@ -333,4 +394,25 @@ pub(super) fn take_lock(dir: &Path) -> Result<File> {
     }
     std::fs::write(&pid_path, std::process::id().to_string()).map_err(io_err(&pid_path))?;
     Ok(handle)
+}
+
+/// The pid holding the lock on `dir`, from the kernel's table of locks:
+/// the answer when the `lock` file was deleted under a running writer.
+#[cfg(target_os = "linux")]
+fn lock_holder(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let ino = std::fs::metadata(dir).ok()?.ino();
+    let locks = std::fs::read_to_string("/proc/locks").ok()?;
+    // "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (kind, pid, dev_ino) = (fields.get(1)?, fields.get(4)?, fields.get(5)?);
+        let same = dev_ino.rsplit(':').next()?.parse::<u64>().ok()? == ino;
+        (*kind == "FLOCK" && same).then(|| pid.to_string())
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lock_holder(_dir: &Path) -> Option<String> {
+    None
 }

@@ -5,6 +5,7 @@
 pub mod event;
 pub mod fold;
 pub mod fsck;
+mod imports;
 mod list;
 mod log;
 mod migrate;
@@ -17,6 +18,7 @@ pub mod work;
 
 pub use event::{Body, Event};
 pub use fold::TaskState;
+pub use imports::{AbortedImport, OpenImport};
 pub use list::{list_sessions, SessionSummary};
 pub use log::{Log, Session};
 pub use read::{session_name, LogTail, EVENTS_FILE, TASKS_FILE};

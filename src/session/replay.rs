@@ -4,8 +4,9 @@
 //! disk, replay folds a prefix. New events apply incrementally, retractions
 //! included.
 
-use super::event::{Body, Event, Panel, Protocol, Tab, ViewAction};
+use super::event::{Body, Event, Panel, Protocol, SourceFormat, Tab, ViewAction};
 use super::fold::TaskState;
+use super::imports::{self, Gate, OpenImport};
 use super::read::{self, EVENTS_FILE, TASKS_FILE};
 use super::{Result, SessionError};
 use crate::task::Task;
@@ -36,12 +37,18 @@ pub struct Replay {
     resume: HashMap<String, ResumePoint>,
     /// Arms a study design (`crit assign`) fixed per task.
     assigned_arms: BTreeMap<String, Protocol>,
+    /// Holds the events of an import until its commit.
+    gate: Gate,
 }
 
 impl Replay {
-    /// Fold `events` over `tasks`.
+    /// Fold `events` over `tasks`. Events of an import that has not
+    /// committed are held out (see [`Replay::open_import`]); those of an
+    /// aborted import are dropped.
     pub fn new(tasks: Vec<Task>, events: Vec<Event>) -> Replay {
         let mut replay = Replay::empty(tasks);
+        let (events, gate) = imports::visible(events);
+        replay.gate = gate;
         replay.retracted = events.iter().filter_map(retraction_target).collect();
         for event in &events {
             replay.apply(event);
@@ -107,8 +114,17 @@ impl Replay {
         r
     }
 
-    /// Fold one more event (appended after the others).
+    /// Fold one more event (appended after the others); an import's
+    /// events wait for its commit.
     pub fn push(&mut self, event: Event) {
+        let mut visible = Vec::new();
+        self.gate.route(event, &mut visible);
+        for e in visible {
+            self.push_visible(e);
+        }
+    }
+
+    fn push_visible(&mut self, event: Event) {
         match retraction_target(&event) {
             Some(target) => {
                 self.retracted.insert(target);
@@ -122,7 +138,31 @@ impl Replay {
         }
     }
 
-    /// Give back the tasks and events (to filter them and fold again).
+    /// The import whose events are written but not committed: nothing of
+    /// it is in `events()` or the fold. A writer that opens the session
+    /// aborts it.
+    pub fn open_import(&self) -> Option<&OpenImport> {
+        self.gate.open()
+    }
+
+    /// Was a file with this SHA-256 imported in this format, completely?
+    pub fn import_committed(&self, format: SourceFormat, sha256: &str) -> bool {
+        imports::committed(&self.events, format, sha256)
+    }
+
+    /// The event pushed last, whether it is visible yet or held with an
+    /// open import.
+    pub fn last_pushed(&self) -> Option<&Event> {
+        let held = self.gate.open().and_then(OpenImport::last);
+        match (self.events.last(), held) {
+            (Some(v), Some(h)) if h.seq > v.seq => Some(h),
+            (None, h) => h,
+            (v, _) => v,
+        }
+    }
+
+    /// Give back the tasks and the visible events (to filter them and fold
+    /// again).
     pub fn into_parts(self) -> (Vec<Task>, Vec<Event>) {
         let tasks = self
             .tasks
@@ -188,6 +228,8 @@ impl Replay {
         &self.tasks[i]
     }
 
+    /// The events every reader sees, in order: an import's only once it
+    /// committed, an aborted import's never.
     pub fn events(&self) -> &[Event] {
         &self.events
     }
