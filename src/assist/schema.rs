@@ -32,7 +32,8 @@ pub type Result<T> = std::result::Result<T, ParseError>;
 pub fn schema(kind: Kind) -> String {
     let (key, item) = match kind {
         Kind::Critique => ("critiques", critique_item()),
-        Kind::Checks => ("checks", check_item()),
+        // Tool checks are computed, never generated; same shape as checks.
+        Kind::Checks | Kind::ToolChecks => ("checks", check_item()),
         Kind::Decompose => ("steps", step_item()),
     };
     let array = format!(r#"{{"type":"array","items":{item},"minItems":1,"maxItems":{MAX_ITEMS}}}"#);
@@ -149,6 +150,11 @@ pub fn parse_raw(kind: Kind, raw: &str) -> Result<Output> {
         Kind::Decompose => Output::Decompose {
             steps: serde_json::from_str::<StepsJson>(text).map_err(err)?.steps,
         },
+        Kind::ToolChecks => Output::ToolChecks {
+            checks: serde_json::from_str::<ChecksJson>(text)
+                .map_err(err)?
+                .checks,
+        },
     };
     clear_spans(&mut output);
     Ok(output)
@@ -159,6 +165,8 @@ fn clear_spans(output: &mut Output) {
         Output::Critique { critiques } => critiques.iter_mut().for_each(|c| c.span = None),
         Output::Decompose { steps } => steps.iter_mut().for_each(|s| s.span = None),
         Output::Checks { checks } => checks.iter_mut().for_each(|c| c.span = None),
+        // Computed by crit, so their spans are crit's own.
+        Output::ToolChecks { .. } => {}
     }
 }
 
@@ -176,7 +184,7 @@ pub fn anchor_output(output: &mut Output, answer: &str) {
                 s.span = anchor::find(answer, &s.text);
             }
         }
-        Output::Checks { .. } => {}
+        Output::Checks { .. } | Output::ToolChecks { .. } => {}
     }
 }
 
