@@ -164,12 +164,12 @@ pub(super) fn select(app: &mut App, i: usize) {
         return;
     }
     app.sel[app.tab.index()] = i;
-    if let Some(seq) = app.tab_seq() {
+    if let Some((seq, index)) = app.item_source(i) {
         queue_view(
             app,
             ViewAction::Focused {
                 assistance: seq,
-                index: i,
+                index,
             },
         );
     }
