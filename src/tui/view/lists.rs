@@ -138,7 +138,10 @@ fn check(row: &CheckRow, label: Option<&LabelValue>, th: &Theme, width: usize) -
         None => vec![Span::raw("assistant: ")],
     };
     head.extend([
-        Span::styled(check_name(c.assistant_verdict), th.check(c.assistant_verdict)),
+        Span::styled(
+            check_name(c.assistant_verdict),
+            th.check(c.assistant_verdict),
+        ),
         Span::raw(" · you: "),
         Span::styled(you, style),
     ]);
