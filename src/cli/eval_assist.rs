@@ -40,11 +40,14 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     for e in &loaded.skipped {
         eprintln!("skipped {e}");
     }
-    let mut tasks = loaded.tasks;
+    let (mut tasks, unlabelled) = evalassist::prepare(&loaded.tasks);
+    if unlabelled > 0 {
+        eprintln!("{unlabelled} tasks carry no label and are left out");
+    }
     tasks.truncate(args.limit.unwrap_or(usize::MAX));
     if tasks.is_empty() {
         return Err(BadInput::from_err(format!(
-            "{}: no tasks to evaluate",
+            "{}: no labelled answers to evaluate",
             args.data.display()
         )));
     }

@@ -34,8 +34,9 @@ pub fn gold(task: &Task) -> Gold {
     Gold::default()
 }
 
-/// PRM800K: the first step rated -1 is the first error; a trajectory with
-/// every step rated and none rated -1 is correct.
+/// PRM800K: the first step rated -1 is the first error; a trajectory whose
+/// steps are all rated 1 is correct (see `prepare` for where -1 steps come
+/// from).
 fn prm800k_gold(task: &Task, ratings: &[Option<i8>]) -> Gold {
     let steps = task.steps.as_deref().unwrap_or_default();
     match ratings.iter().position(|r| *r == Some(-1)) {
@@ -45,7 +46,7 @@ fn prm800k_gold(task: &Task, ratings: &[Option<i8>]) -> Gold {
         },
         None => Gold {
             first_wrong: None,
-            correct: (!ratings.is_empty() && ratings.iter().all(Option::is_some)).then_some(true),
+            correct: (!ratings.is_empty() && ratings.iter().all(|r| *r == Some(1))).then_some(true),
         },
     }
 }

@@ -5,11 +5,13 @@
 //! detection on wrong ones, exact baselines and cost (see [`report`]).
 
 pub mod gold;
+pub mod prepare;
 pub mod report;
 pub mod run;
 mod table;
 
 pub use gold::{gold, Gold};
+pub use prepare::prepare;
 pub use report::{report, Header, Report, SCHEMA};
 pub use run::{run, EvalError, Options, Outcome, Run};
 pub use table::render;
