@@ -42,6 +42,7 @@ bench: model
 	$(CARGO) bench --bench export
 	$(CARGO) bench --bench render
 	$(CARGO) bench --bench audit
+	$(BIN) eval-assist data/samples/prm800k.jsonl --skip-invalid --limit 4
 
 
 fmt:

@@ -290,7 +290,7 @@ fn screen(sim: &mut Sim) -> String {
 }
 
 #[test]
-fn the_review_records_shows_labels_and_audits_computed_checks() {
+fn the_review_records_shows_and_labels_computed_checks() {
     let mut sim = Sim::new(opts());
     sim.send(Msg::Start);
     let tool_seq = sim
@@ -315,4 +315,43 @@ fn the_review_records_shows_labels_and_audits_computed_checks() {
     insta::with_settings!({filters => vec![(r"\d\d:\d\d active", "--:-- active")]}, {
         insta::assert_snapshot!("checks_tab_with_computed_checks", shown);
     });
+}
+
+/// The real default model on two shared GSM8K solutions: the report's
+/// structure and provenance, not its numbers (short generations).
+#[test]
+fn a_real_model_run_reports_its_model_and_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples/gsm8k.jsonl");
+    let out = crit_bin(dir.path())
+        .args(["eval-assist", "--json", "--limit", "2", "--threads", "1"])
+        .args(["--max-tokens", "48"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tasks"], 2);
+    let sha = v["model_id"].as_str().expect("the model's SHA-256");
+    assert!(
+        sha.len() == 64 && sha.chars().all(|c| c.is_ascii_hexdigit()),
+        "{sha}"
+    );
+    assert_ne!(sha, "0".repeat(64));
+    for kind in ["critique", "checks"] {
+        assert_eq!(
+            v["templates"][kind].as_str().map(str::len),
+            Some(64),
+            "{kind}"
+        );
+    }
+    assert_eq!(
+        v["false_alarm"]["n"].as_u64().unwrap() + v["detection"]["n"].as_u64().unwrap(),
+        2
+    );
+    assert!(v["cost"]["gen_tokens_per_task"]["n"] == 2);
 }

@@ -17,7 +17,9 @@ pub fn prepare(tasks: &[Task]) -> (Vec<Task>, usize) {
     let mut dropped = 0;
     for task in tasks {
         let before = out.len();
-        if prm800k::ratings(task).is_some() {
+        if gold(task).first_wrong.is_some() {
+            out.push(task.clone()); // its own steps already mark the error
+        } else if prm800k::ratings(task).is_some() {
             out.extend(all_positive(task));
             out.extend(first_error(task));
         } else if gold(task).correct.is_some() {
