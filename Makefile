@@ -8,12 +8,15 @@ BIN := target/release/crit
 DEMO_TASKS ?= data/demo.jsonl
 DEMO_SESSION ?= demo
 
-.PHONY: all deps build model tools demo test bench fmt lint
+.PHONY: all deps test-deps build model tools demo test bench soak fmt lint
 
 all: build
 
 deps:
 	@scripts/deps.sh
+
+# Only the tests need a browser (the audit's HTML report is opened headless).
+test-deps:
 	@scripts/browser-deps.sh
 
 build: deps
@@ -34,7 +37,7 @@ demo: model
 tools: deps
 	@scripts/llama-tools.sh
 
-test: model tools
+test: model tools test-deps
 	$(CARGO) test --release
 
 bench: model

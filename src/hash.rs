@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::SystemTime;
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -36,37 +36,26 @@ type CacheKey = (PathBuf, u64, Option<SystemTime>);
 /// small on-disk cache next to the file's cache dir avoids re-hashing models
 /// across runs (see `paths::hash_cache_file`).
 pub fn sha256_file_cached(path: &Path) -> std::io::Result<String> {
-    static CACHE: Mutex<Option<HashMap<CacheKey, String>>> = Mutex::new(None);
+    static CACHE: LazyLock<Mutex<HashMap<CacheKey, String>>> = LazyLock::new(Mutex::default);
     let meta = std::fs::metadata(path)?;
-    let mtime = meta.modified().ok();
-    let key = (path.to_path_buf(), meta.len(), mtime);
-    if let Some(hit) = CACHE
-        .lock()
-        .unwrap()
-        .get_or_insert_with(HashMap::new)
-        .get(&key)
-    {
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    // A poisoned lock only means another thread panicked mid-insert; the
+    // map itself is still a valid cache.
+    let cache = || CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(hit) = cache().get(&key) {
         return Ok(hit.clone());
     }
     let disk_key = disk_key(&key);
     let cache_file = crate::paths::hash_cache_file();
-    if let Some(hit) = read_disk_cache(&cache_file, &disk_key) {
-        CACHE
-            .lock()
-            .unwrap()
-            .as_mut()
-            .unwrap()
-            .insert(key, hit.clone());
-        return Ok(hit);
-    }
-    let digest = sha256_file(path)?;
-    write_disk_cache(&cache_file, &disk_key, &digest);
-    CACHE
-        .lock()
-        .unwrap()
-        .as_mut()
-        .unwrap()
-        .insert(key, digest.clone());
+    let digest = match read_disk_cache(&cache_file, &disk_key) {
+        Some(hit) => hit,
+        None => {
+            let digest = sha256_file(path)?;
+            write_disk_cache(&cache_file, &disk_key, &digest);
+            digest
+        }
+    };
+    cache().insert(key, digest.clone());
     Ok(digest)
 }
 

@@ -391,3 +391,26 @@ fn second_writer_is_refused_with_the_holders_pid() {
         "{err}"
     );
 }
+
+#[test]
+fn review_qc_rate_bad_values_exit_2_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sessions = tmp.path().join("sessions");
+    let file = write(
+        tmp.path(),
+        "t.jsonl",
+        "{\"id\":\"a\",\"prompt\":\"p\",\"answer\":\"2+2=5\",\"reference\":\"4\"}\n",
+    );
+    for (rate, says) in [("1.5", "--qc-rate"), ("0.2", "planted")] {
+        let out = crit(&sessions)
+            .args(["review"])
+            .arg(&file)
+            .args(["--session", "qc", "--no-assist", "--qc-rate", rate])
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert!(!sessions.join("qc").exists(), "nothing written: {err}");
+    }
+}

@@ -68,7 +68,7 @@ verdicts = [e for e in events if e["type"] == "verdict"]
 assert len(verdicts) == 3, f"3 verdicts expected, got {len(verdicts)}"
 assert all(v["verdict"] == {"mode": "single", "accept": True, "score": 5} for v in verdicts), verdicts
 assert all(v["evaluator"] == "e2e" and v["phase"] == "assisted" for v in verdicts)
-kinds = {(e["task"], e["kind"]) for e in events if e["type"] == "assistance"}
+kinds = {(e["task"], e["output"]["kind"]) for e in events if e["type"] == "assistance"}
 n = sum(1 for e in events if e["type"] == "assistance")
 assert n == len(kinds), "assistance generated twice for the same task and kind"
 for e in events:

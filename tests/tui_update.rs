@@ -933,3 +933,62 @@ fn jumping_away_drops_queued_prefetch_without_recording_failures() {
         .iter()
         .any(|f| matches!(f, Effect::Submit { task: 0, .. })));
 }
+
+/// `crit review --qc-rate`: planted items are mixed into a new session at
+/// the rate asked, recorded as QC items, and nothing on the evaluator's
+/// screen says which ones they are.
+#[test]
+fn qc_items_are_mixed_in_and_never_shown_as_planted() {
+    use crit::audit::{assign, plant};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples/gsm8k.jsonl");
+    let tasks = crit::task::load(&path, None, false).unwrap().tasks;
+    let pool = plant::plant_all(&tasks, 3).planted;
+    assert!(
+        !pool.is_empty(),
+        "the sample has known-good answers to plant into"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("qc");
+    let spec = assign::StudySpec {
+        study: "qc".into(),
+        evaluators: vec!["ana".into()],
+        overlap: 1,
+        seed: 3,
+        qc_rate: 0.25,
+        arms: Vec::new(),
+    };
+    drop(assign::qc_session(&tasks, &pool, &spec, &dir, "gsm8k.jsonl").unwrap());
+    let replay = Replay::read(&dir).unwrap();
+    let qc = replay
+        .events()
+        .iter()
+        .find_map(|e| match &e.body {
+            Body::Assigned { qc, qc_rate, .. } if *qc_rate == 0.25 => Some(qc.clone()),
+            _ => None,
+        })
+        .expect("the plan is recorded");
+    let want = (tasks.len() as f64 * 0.25 / 0.75).round() as usize;
+    assert_eq!(qc.len(), want.min(pool.len()));
+    assert_eq!(replay.tasks().len(), tasks.len() + qc.len());
+    for id in &qc {
+        let t = replay
+            .tasks()
+            .iter()
+            .find(|t| &t.id == id)
+            .expect("QC item in the session");
+        assert!(
+            plant::planting(t).is_some(),
+            "{id} carries its planted flaw"
+        );
+    }
+    let mut sim = Sim::existing(&dir, opts());
+    sim.send(Msg::Start);
+    for _ in 0..replay.tasks().len() {
+        sim.send(Msg::Resize(120, 40));
+        let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+        term.draw(|f| f.render_widget(&sim.app, f.area())).unwrap();
+        let text = term.backend().to_string().to_lowercase();
+        assert!(!text.contains("planted") && !text.contains("qc"), "{text}");
+        sim.send(key('n'));
+    }
+}

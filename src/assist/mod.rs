@@ -8,7 +8,9 @@ use std::sync::Arc;
 pub use provenance::{computed_checks, ToolInfo};
 
 pub mod anchor;
+pub mod chat;
 pub mod engine;
+pub mod inject;
 pub mod model;
 pub mod options;
 pub mod prompt;

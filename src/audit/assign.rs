@@ -250,20 +250,40 @@ pub fn write(plan: &Plan, root: &Path, prefix: &str, source: &str) -> Result<Vec
         return Err(AssignError::Exists(d.clone()));
     }
     for (s, dir) in plan.sessions.iter().zip(&dirs) {
-        let mut session = Session::create_or_open(dir, &s.tasks, source, SourceFormat::Native)?;
-        session.append_durable(Body::Assigned {
-            study: plan.spec.study.clone(),
-            evaluator: s.evaluator.clone(),
-            evaluators: plan.spec.evaluators.clone(),
-            overlap: plan.spec.overlap,
-            seed: plan.spec.seed,
-            qc_rate: plan.spec.qc_rate,
-            order: s.tasks.iter().map(|t| t.id.clone()).collect(),
-            arms: s.arms.clone(),
-            qc: s.qc.clone(),
-        })?;
+        write_one(&plan.spec, s, dir, source)?;
     }
     Ok(dirs)
+}
+
+/// A one-evaluator session at `dir` with planted items from `pool` mixed in
+/// at `spec.qc_rate`: what `crit review --qc-rate` starts.
+pub fn qc_session(
+    tasks: &[Task],
+    pool: &[Task],
+    spec: &StudySpec,
+    dir: &Path,
+    source: &str,
+) -> Result<Session> {
+    let plan = plan(tasks, pool, spec)?;
+    write_one(spec, &plan.sessions[0], dir, source)
+}
+
+/// Create one evaluator's session at `dir` and record its part of the plan
+/// (also how `crit review --qc-rate` starts a session with QC items).
+pub fn write_one(spec: &StudySpec, s: &EvaluatorPlan, dir: &Path, source: &str) -> Result<Session> {
+    let mut session = Session::create_or_open(dir, &s.tasks, source, SourceFormat::Native)?;
+    session.append_durable(Body::Assigned {
+        study: spec.study.clone(),
+        evaluator: s.evaluator.clone(),
+        evaluators: spec.evaluators.clone(),
+        overlap: spec.overlap,
+        seed: spec.seed,
+        qc_rate: spec.qc_rate,
+        order: s.tasks.iter().map(|t| t.id.clone()).collect(),
+        arms: s.arms.clone(),
+        qc: s.qc.clone(),
+    })?;
+    Ok(session)
 }
 
 #[cfg(test)]

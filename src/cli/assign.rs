@@ -21,7 +21,9 @@ pub struct Args {
     /// Share of each evaluator's items that are planted QC items, in [0, 1).
     #[arg(long, default_value_t = 0.0)]
     pub qc_rate: f64,
-    /// Planted (tampered) tasks to draw QC items from, as `crit plant` writes them.
+    /// Planted (tampered) tasks to draw QC items from, as `crit plant` writes
+    /// them [default: flaws planted now into the tasks whose answers match
+    /// their reference].
     #[arg(long)]
     pub planted: Option<PathBuf>,
     /// Randomize the protocol per task among these arms, e.g. assisted,blind-first.
@@ -38,11 +40,19 @@ pub struct Args {
     pub format: Option<crate::task::Format>,
 }
 
-/// Where QC items come from: the one place that will call
-/// `audit::plant::plant` once it exists; until then a planted-task file.
-fn planted_tasks(args: &Args) -> anyhow::Result<Vec<Task>> {
-    let Some(path) = &args.planted else {
-        return Ok(Vec::new());
+/// Where QC items come from: `--planted FILE` (as `crit plant` writes it),
+/// else flaws planted on the spot into the known-good tasks themselves.
+pub(super) fn qc_pool(
+    planted: Option<&Path>,
+    tasks: &[Task],
+    qc_rate: f64,
+    seed: u64,
+) -> anyhow::Result<Vec<Task>> {
+    let Some(path) = planted else {
+        if qc_rate <= 0.0 {
+            return Ok(Vec::new());
+        }
+        return Ok(crate::audit::plant::plant_all(tasks, seed).planted);
     };
     let loaded = crate::task::load(path, None, false)?;
     if let Some(i) = loaded
@@ -75,8 +85,13 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
             args.tasks.display()
         )));
     }
-    let planted = planted_tasks(&args)?;
     let loaded = crate::task::load(&args.tasks, args.format, false)?;
+    let planted = qc_pool(
+        args.planted.as_deref(),
+        &loaded.tasks,
+        args.qc_rate,
+        args.seed,
+    )?;
     let prefix = prefix(&args);
     let usable = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
     if prefix.is_empty() || prefix.starts_with('.') || !prefix.chars().all(usable) {
@@ -118,7 +133,7 @@ fn parse_arms(names: &[String]) -> anyhow::Result<Vec<Protocol>> {
         .collect()
 }
 
-fn user_error(e: AssignError) -> anyhow::Error {
+pub(super) fn user_error(e: AssignError) -> anyhow::Error {
     match e {
         AssignError::Session(s) => s.into(),
         other => BadInput::from_err(other),

@@ -62,7 +62,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let tasks_left = count_tasks(&jobs);
     eprintln!(
         "session {}: {} tasks, {} already done, {} to generate",
-        dir.display(),
+        crate::sanitize::sanitize_line(&dir.display().to_string()),
         session.tasks().len(),
         session.tasks().len() - tasks_left,
         tasks_left
@@ -124,7 +124,8 @@ fn report_skipped(skipped: &[task::LineError]) {
     }
     eprintln!("skipped {} invalid records:", skipped.len());
     for e in skipped {
-        eprintln!("  {e}");
+        // The file's path is the user's, not sanitized by LineError.
+        eprintln!("  {}", crate::sanitize::sanitize_line(&e.to_string()));
     }
 }
 

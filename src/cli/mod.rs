@@ -124,7 +124,9 @@ pub fn warn_recovered(session: &crate::session::Session) {
     if let Some(torn) = session.recovered() {
         eprintln!(
             "warning: {}: last line was incomplete ({torn} bytes, a write was interrupted); it was removed, everything before it is kept",
-            session.dir().join(crate::session::EVENTS_FILE).display()
+            crate::sanitize::sanitize_line(
+                &session.dir().join(crate::session::EVENTS_FILE).display().to_string()
+            )
         );
     }
 }

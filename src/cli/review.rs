@@ -5,6 +5,7 @@
 use super::{BadInput, Ctx};
 use crate::assist::options::EngineArgs;
 use crate::assist::{Assistant, EventSender};
+use crate::audit::assign::{self, StudySpec};
 use crate::session::event::{Protocol, ProtocolSpec};
 use crate::session::{Body, Replay, Session};
 use crate::tui::{driver, terminal, App, Driver, Keymap, Options};
@@ -35,6 +36,18 @@ pub struct Args {
     /// Seed for drawing arms.
     #[arg(long, default_value_t = 0)]
     pub arm_seed: u64,
+    /// Mix planted QC items into a new session at this share, in [0, 1):
+    /// copies of known-good tasks with one flaw planted (recorded in the
+    /// session, never shown as planted).
+    #[arg(long, default_value_t = 0.0)]
+    pub qc_rate: f64,
+    /// Planted tasks to draw QC items from (`crit plant` output)
+    /// [default: planted now from the tasks whose answers match their reference].
+    #[arg(long)]
+    pub planted: Option<PathBuf>,
+    /// Seed for planting and placing QC items.
+    #[arg(long, default_value_t = 0)]
+    pub qc_seed: u64,
     /// Evaluation guidelines shown with `g` (SHA-256 recorded).
     #[arg(long)]
     pub guidelines: Option<PathBuf>,
@@ -98,12 +111,41 @@ fn open_session(args: &Args, ctx: &Ctx) -> anyhow::Result<Session> {
     });
     let format = loaded.format.unwrap_or(crate::task::Format::Native);
     let source = path.display().to_string();
+    let dir = ctx.session_dir(&name)?;
+    if args.qc_rate > 0.0 || args.planted.is_some() {
+        return with_qc(args, ctx, &loaded.tasks, &dir, &source);
+    }
     Ok(Session::create_or_open(
-        &ctx.session_dir(&name)?,
+        &dir,
         &loaded.tasks,
         &source,
         format.into(),
     )?)
+}
+
+/// A session with planted QC items mixed in at `--qc-rate`, planned and
+/// recorded as `crit assign` does for one evaluator; an existing session
+/// resumes with the items it was given.
+fn with_qc(
+    args: &Args,
+    ctx: &Ctx,
+    tasks: &[crate::task::Task],
+    dir: &Path,
+    source: &str,
+) -> anyhow::Result<Session> {
+    if dir.join(crate::session::EVENTS_FILE).is_file() {
+        return Ok(Session::open(dir)?);
+    }
+    let pool = super::assign::qc_pool(args.planted.as_deref(), tasks, args.qc_rate, args.qc_seed)?;
+    let spec = StudySpec {
+        study: crate::session::session_name(dir),
+        evaluators: vec![evaluator(args, ctx)],
+        overlap: 1,
+        seed: args.qc_seed,
+        qc_rate: args.qc_rate,
+        arms: Vec::new(),
+    };
+    assign::qc_session(tasks, &pool, &spec, dir, source).map_err(super::assign::user_error)
 }
 
 fn read_only_replay(args: &Args, ctx: &Ctx) -> anyhow::Result<Replay> {

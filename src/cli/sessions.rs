@@ -8,7 +8,8 @@ pub struct Args {}
 pub fn run(_args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let rows = crate::session::list_sessions(&ctx.sessions_dir);
     if rows.is_empty() {
-        eprintln!("no sessions in {}", ctx.sessions_dir.display());
+        let dir = crate::sanitize::sanitize_line(&ctx.sessions_dir.display().to_string());
+        eprintln!("no sessions in {dir}");
         return Ok(());
     }
     println!("{:<32} {:>6} {:>7}  PATH", "SESSION", "TASKS", "EVENTS");

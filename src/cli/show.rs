@@ -2,7 +2,7 @@
 
 use super::Ctx;
 use crate::assist::{Assistance, Output};
-use crate::sanitize::{sanitize, sanitize_line};
+use crate::sanitize::{sanitize, sanitize_line, Census};
 use crate::session::event::FailReason;
 use crate::session::{Replay, TaskState};
 use std::fmt::Write as _;
@@ -44,7 +44,18 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
 /// Plain-text rendering of one task and its current assistance.
 pub fn render_task(task: &crate::task::Task, ts: &TaskState) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "=== task {}", sanitize_line(&task.id));
+    let _ = write!(s, "=== task {}", sanitize_line(&task.id));
+    // Shown as placeholders below; counted here as in the review's header.
+    let notes: Vec<String> = Census::of_task(task)
+        .describe()
+        .into_iter()
+        .chain(crate::assist::inject::header_note(task))
+        .collect();
+    match notes.is_empty() {
+        false => writeln!(s, " [{}]", notes.join("; ")),
+        true => writeln!(s),
+    }
+    .ok();
     let _ = writeln!(s, "--- prompt\n{}", sanitize(task.prompt.trim_end()));
     match &task.answer_b {
         None => {

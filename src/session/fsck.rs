@@ -3,8 +3,9 @@
 //! deleted) so that the rest opens again.
 
 use super::event::{Body, Event, SourceFormat, SCHEMA_VERSION};
-use super::log::{self, EVENTS_FILE, TASKS_FILE};
+use super::log;
 use super::read;
+use super::read::{EVENTS_FILE, TASKS_FILE};
 use super::time::Timestamp;
 use super::{io_err, Result, SessionError};
 use std::io::Write;

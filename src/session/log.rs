@@ -3,7 +3,7 @@
 //! creation.
 
 use super::event::{Body, Event, SourceFormat, SCHEMA_VERSION};
-use super::read::{read_events, read_tasks};
+use super::read::{check_header, read_events, read_tasks, session_name, EVENTS_FILE, TASKS_FILE};
 use super::replay::Replay;
 use super::time::Timestamp;
 use super::{io_err, Result, SessionError};
@@ -15,15 +15,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub const EVENTS_FILE: &str = "events.jsonl";
-pub const TASKS_FILE: &str = "tasks.jsonl";
 const LOCK_FILE: &str = "lock";
-
-pub fn session_name(dir: &Path) -> String {
-    dir.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| dir.display().to_string())
-}
 
 /// The writing end of a session's log: one whole line per event, fsync on
 /// demand. Holds the session's lock until dropped, and refuses to write
@@ -295,15 +287,6 @@ fn truncate_torn(path: &Path, torn: u64) -> Result<()> {
     let len = f.metadata().map_err(io_err(path))?.len();
     f.set_len(len - torn).map_err(io_err(path))?;
     f.sync_all().map_err(io_err(path))
-}
-
-/// A log must start with `session_created`; an empty or headless one (its
-/// creation was cut short by an older crit) says how to repair it.
-pub(super) fn check_header(dir: &Path, events: &[Event]) -> Result<()> {
-    match events.first().map(|e| &e.body) {
-        Some(Body::SessionCreated { .. }) => Ok(()),
-        _ => Err(SessionError::Headless(dir.to_path_buf())),
-    }
 }
 
 fn check_same_tasks(session: &Session, digest: &str) -> Result<()> {

@@ -5,6 +5,7 @@
 pub mod event;
 pub mod fold;
 pub mod fsck;
+mod list;
 mod log;
 mod migrate;
 pub mod protocol;
@@ -16,8 +17,9 @@ pub mod work;
 
 pub use event::{Body, Event};
 pub use fold::TaskState;
-pub use log::{session_name, Log, Session, EVENTS_FILE, TASKS_FILE};
-pub use read::{list_sessions, SessionSummary};
+pub use list::{list_sessions, SessionSummary};
+pub use log::{Log, Session};
+pub use read::{session_name, EVENTS_FILE, TASKS_FILE};
 pub use replay::{Replay, ResumePoint};
 pub use time::Timestamp;
 

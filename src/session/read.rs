@@ -1,13 +1,30 @@
 //! Reading a session's files: the event log line by line (torn tail left
 //! out, bad lines reported with `file:line` and the command that repairs
-//! them), the task snapshot, and the list of sessions.
+//! them), the task snapshot, and the header every log starts with.
 
-use super::event::{Event, SCHEMA_VERSION};
-use super::log::{session_name, EVENTS_FILE};
-use super::replay::Replay;
+use super::event::{Body, Event, SCHEMA_VERSION};
 use super::{io_err, Result, SessionError};
 use crate::task::{native, Task};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+pub const EVENTS_FILE: &str = "events.jsonl";
+pub const TASKS_FILE: &str = "tasks.jsonl";
+
+/// A session's name: its directory's last component.
+pub fn session_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.display().to_string())
+}
+
+/// A log must start with `session_created`; an empty or headless one (its
+/// creation was cut short by an older crit) says how to repair it.
+pub(super) fn check_header(dir: &Path, events: &[Event]) -> Result<()> {
+    match events.first().map(|e| &e.body) {
+        Some(Body::SessionCreated { .. }) => Ok(()),
+        _ => Err(SessionError::Headless(dir.to_path_buf())),
+    }
+}
 
 /// The complete events of a log, and the length of a torn last line.
 pub(super) fn read_events(path: &Path) -> Result<(Vec<Event>, u64)> {
@@ -104,47 +121,4 @@ pub(crate) fn read_tasks(path: &Path) -> Result<Vec<Task>> {
             message: other.to_string(),
         }),
     }
-}
-
-/// One row of `crit sessions`.
-#[derive(Debug, Clone)]
-pub struct SessionSummary {
-    pub name: String,
-    pub dir: PathBuf,
-    pub tasks: usize,
-    pub events: usize,
-    pub error: Option<String>,
-}
-
-/// Sessions under `root`, sorted by name; unreadable ones carry an error.
-pub fn list_sessions(root: &Path) -> Vec<SessionSummary> {
-    let Ok(entries) = std::fs::read_dir(root) else {
-        return Vec::new();
-    };
-    let mut out: Vec<SessionSummary> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.join(EVENTS_FILE).is_file())
-        .map(|dir| {
-            let name = session_name(&dir);
-            match Replay::read(&dir) {
-                Ok(r) => SessionSummary {
-                    name,
-                    dir,
-                    tasks: r.tasks().len(),
-                    events: r.events().len(),
-                    error: None,
-                },
-                Err(e) => SessionSummary {
-                    name,
-                    dir,
-                    tasks: 0,
-                    events: 0,
-                    error: Some(e.to_string()),
-                },
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
 }

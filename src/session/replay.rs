@@ -6,8 +6,7 @@
 
 use super::event::{Body, Event, Panel, Protocol, Tab, ViewAction};
 use super::fold::TaskState;
-use super::log::{self, EVENTS_FILE, TASKS_FILE};
-use super::read;
+use super::read::{self, EVENTS_FILE, TASKS_FILE};
 use super::{Result, SessionError};
 use crate::task::Task;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -75,7 +74,7 @@ impl Replay {
         }
         let tasks = read::read_tasks(&dir.join(TASKS_FILE))?;
         let (events, _torn) = read::read_events(&events_path)?;
-        log::check_header(dir, &events)?;
+        read::check_header(dir, &events)?;
         Ok(Replay::new(tasks, events).at(dir))
     }
 
@@ -165,7 +164,7 @@ impl Replay {
     pub fn name(&self) -> String {
         self.dir
             .as_deref()
-            .map_or_else(String::new, log::session_name)
+            .map_or_else(String::new, read::session_name)
     }
 
     pub fn tasks(&self) -> &[Arc<Task>] {

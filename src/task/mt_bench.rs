@@ -19,8 +19,8 @@ use super::jsonl::{
     for_each_object, non_empty, non_empty_answer, opt_int, opt_str, read_jsonl_at, req_array,
     req_int, req_str, type_name,
 };
+use super::Side;
 use super::{LineError, Loaded, Result, Task, TaskError};
-use crate::session::event::Side;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};

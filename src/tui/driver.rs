@@ -252,8 +252,13 @@ where
             _ = signals.next() => Msg::Quit,
         };
         let outer = driver.dispatch(app, msg)?;
+        let edited = outer.iter().any(|f| matches!(f, Effect::OpenEditor { .. }));
         if handle_outer(app, driver, outer, editor)? {
             break;
+        }
+        if edited {
+            // The editor drew over the screen: redraw all of it.
+            terminal.clear()?;
         }
         driver.pump(app)?; // coalesce: all waiting tokens, then one draw
     }

@@ -259,7 +259,8 @@ impl fmt::Display for Key {
         }
         match self.code {
             KeyCode::Char(' ') => f.write_str("space"),
-            KeyCode::Char(c) => write!(f, "{c}"),
+            // A key bound in the config may be any char: shown sanitized.
+            KeyCode::Char(c) => f.write_str(&crate::sanitize::sanitize_line(&c.to_string())),
             KeyCode::F(n) => write!(f, "f{n}"),
             KeyCode::Esc => f.write_str("esc"),
             KeyCode::Enter => f.write_str("enter"),

@@ -82,3 +82,9 @@ pub fn popup(area: Rect, w: u16, h: u16) -> Rect {
         height: h,
     }
 }
+
+/// Where the correction editor's text goes: inside its bordered popup.
+/// Drawing and the update (moving by screen line) share it.
+pub fn correction_text(area: Rect) -> Rect {
+    inner(popup(area, area.width * 9 / 10, area.height * 8 / 10))
+}

@@ -6,6 +6,7 @@
 
 pub mod drawn;
 pub mod driver;
+pub mod editor;
 pub mod keymap;
 pub mod layout;
 pub mod queries;

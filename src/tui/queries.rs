@@ -7,6 +7,7 @@ use super::keymap::Action;
 use super::layout::{self, Areas};
 use super::state::{App, Protocol, Tab};
 use super::text;
+use crate::sanitize::Census;
 use crate::session::event::{LabelValue, Target};
 use crate::task::Span;
 use ratatui::layout::Rect;
@@ -144,5 +145,16 @@ impl App {
     /// This evaluator's corrected answer, if any.
     pub fn correction(&self) -> Option<&str> {
         self.work()?.correction.as_ref().map(|c| c.text.as_str())
+    }
+
+    /// Warnings for the task header, about what the evaluator reads but
+    /// might not see as the model and the training data will: invisible,
+    /// direction-changing and control characters in the task's text (id,
+    /// prompt, reference, answers), shown as placeholders in the panes,
+    /// and instruction-like or chat-template-like text in the answers.
+    pub fn task_notes(&self) -> Vec<String> {
+        let census = Census::of_task(self.task());
+        let injected = crate::assist::inject::header_note(self.task());
+        census.describe().into_iter().chain(injected).collect()
     }
 }

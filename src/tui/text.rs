@@ -1,11 +1,14 @@
 //! Text measuring, wrapping and cursor motion over raw (unsanitized) text.
 //! Widths count what is drawn: every char is drawn as
 //! `crate::sanitize::push_line_char` writes it (a tab as one space, unsafe
-//! chars as their visible escape), so wrapping and highlighting stay aligned.
+//! chars as their visible escape or `⟨U+XXXX⟩` placeholder), so wrapping and
+//! highlighting stay aligned. Positions are always byte offsets into the raw
+//! text: a placeholder is display only, and the cursor steps over it as one
+//! character.
 
 use crate::sanitize::{is_unsafe, push_line_char};
 use std::ops::Range;
-use unicode_width::UnicodeWidthChar;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// The drawn form of a raw slice (one visual line).
 pub fn display(text: &str) -> String {
@@ -21,10 +24,9 @@ pub fn char_width(c: char) -> usize {
     if c == '\t' {
         1
     } else if c == '\n' || is_unsafe(c) {
-        // Escapes are ASCII: one column per byte.
         let mut drawn = String::new();
         push_line_char(&mut drawn, c);
-        drawn.len()
+        drawn.width()
     } else {
         c.width().unwrap_or(0)
     }
@@ -176,7 +178,17 @@ mod tests {
     #[test]
     fn widths_match_what_is_drawn() {
         for c in [
-            'a', '\t', '\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\n', '界',
+            'a',
+            '\t',
+            '\u{1b}',
+            '\u{7}',
+            '\u{9b}',
+            '\u{202e}',
+            '\n',
+            '界',
+            '\u{200b}',
+            '\u{e0041}',
+            '\u{fe0f}',
         ] {
             let drawn = display(&c.to_string());
             let w = unicode_width::UnicodeWidthStr::width(drawn.as_str());
@@ -187,6 +199,21 @@ mod tests {
             );
         }
         assert_eq!(display("a\tb"), "a b", "a tab is drawn as one space");
+        assert_eq!(char_width('\u{200b}'), 8, "⟨U+200B⟩");
+    }
+
+    #[test]
+    fn positions_stay_on_the_raw_text() {
+        // The placeholder is 8 columns wide but one char of the text: the
+        // cursor steps over it in one move and columns map back onto it.
+        let t = "a\u{200b}b";
+        assert_eq!(next_char(t, 1), 4);
+        assert_eq!(prev_char(t, 4), 1);
+        let line = 0..t.len();
+        assert_eq!(column(t, &line, 4), 9);
+        assert_eq!(at_column(t, &line, 5), 1, "inside the placeholder");
+        assert_eq!(at_column(t, &line, 9), 4);
+        assert_eq!(wrap(t, 4), vec![0..1, 1..4, 4..5]);
     }
 
     #[test]

@@ -141,6 +141,14 @@ impl Sim {
         sim
     }
 
+    /// Open the existing session in `dir` (made by something else, e.g.
+    /// `assign`), as `crit review SESSION` would.
+    pub fn existing(dir: &Path, opts: Options) -> Sim {
+        let replay = crit::session::Replay::read(dir).unwrap();
+        let tasks: Vec<Task> = replay.tasks().iter().map(|t| (**t).clone()).collect();
+        Sim::open(dir, opts, &tasks)
+    }
+
     /// Create the session of the default tasks in `dir`, or resume it.
     pub fn in_dir(dir: &Path, opts: Options) -> Sim {
         Sim::open(dir, opts, &tasks())

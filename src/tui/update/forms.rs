@@ -11,6 +11,7 @@ use crate::tui::keymap::Action;
 use crate::tui::state::{
     App, CritiqueForm, Mode, Protocol, Tab, VerdictForm, CATEGORIES, SEVERITIES,
 };
+use crate::tui::{editor, layout};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use tui_textarea::TextArea;
 
@@ -129,7 +130,16 @@ pub(super) fn correction_key(
     if k.code == KeyCode::Esc {
         return Mode::Normal;
     }
-    ta.input(k);
+    // Up and down move by screen row of the soft-wrapped text, as drawn.
+    let width = layout::correction_text(app.size).width as usize;
+    let moved = match (k.code, k.modifiers) {
+        (KeyCode::Up, KeyModifiers::NONE) => editor::move_vertically(&mut ta, width, -1),
+        (KeyCode::Down, KeyModifiers::NONE) => editor::move_vertically(&mut ta, width, 1),
+        _ => false,
+    };
+    if !moved {
+        ta.input(k);
+    }
     Mode::Correction(Box::new(ta))
 }
 

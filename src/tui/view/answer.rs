@@ -2,7 +2,7 @@
 //! (critique quotes, the selected item's span, your own critiques, the
 //! visual selection and the cursor).
 
-use super::parts::{block, plain_lines, truncate};
+use super::parts::{block, plain_lines, styled_line, truncate};
 use super::theme::Theme;
 use crate::tui::drawn::DrawnAnswer;
 use crate::tui::keymap::Action;
@@ -17,18 +17,30 @@ use std::ops::Range;
 
 pub(super) fn prompt(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
     let t = app.task();
+    let arm = <&str>::from(app.arm(app.current));
+    // The id gets what the rest of the top border leaves.
+    let room = (area.width as usize)
+        .saturating_sub(24 + arm.len())
+        .clamp(8, 40);
     let title = format!(
-        " Task {}/{} · {} · {} ",
+        " Task {}/{} · {} · {arm} ",
         app.current + 1,
         app.task_count(),
-        text::display(&truncate(&t.id, 40)),
-        <&str>::from(app.arm(app.current))
+        truncate(&text::display(&t.id), room),
     );
-    let b = block(title, th.dim());
+    let mut b = block(title, th.dim());
+    // The warnings about the task's text go on the bottom border, where
+    // nothing else competes for the room.
+    let notes = app.task_notes();
+    if !notes.is_empty() {
+        let w = truncate(&notes.join(" · "), (area.width as usize).saturating_sub(7));
+        let w = format!(" ⚠ {} ", text::display(&w));
+        b = b.title_bottom(Line::styled(w, th.warn()).right_aligned());
+    }
     let inner = b.inner(area);
     b.render(area, buf);
     let p = app.prompt_text();
-    let mut lines = plain_lines(&p, inner.width as usize);
+    let mut lines = plain_lines(th, &p, inner.width as usize);
     if lines.len() > inner.height as usize {
         lines.truncate(inner.height as usize);
         if let Some(l) = lines.last_mut() {
@@ -81,7 +93,7 @@ pub(super) fn answer(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) -> Dra
     let end = (start + inner.height as usize).min(total);
     let out: Vec<Line> = lines[start..end]
         .iter()
-        .map(|r| styled_line(t, r.clone(), &marks))
+        .map(|r| styled_line(th, t, r.clone(), &marks))
         .collect();
     Paragraph::new(out).render(inner, buf);
     if total > inner.height as usize {
@@ -136,37 +148,4 @@ fn answer_marks(app: &App, th: &Theme) -> Vec<(Range<usize>, Style)> {
         marks.push((app.cursor..end, th.selection()));
     }
     marks
-}
-
-/// One visual line split into styled segments by the marks over it.
-pub(super) fn styled_line(
-    t: &str,
-    line: Range<usize>,
-    marks: &[(Range<usize>, Style)],
-) -> Line<'static> {
-    let mut cuts = vec![line.start, line.end];
-    for (r, _) in marks {
-        for p in [r.start, r.end] {
-            if p > line.start && p < line.end && t.is_char_boundary(p) {
-                cuts.push(p);
-            }
-        }
-    }
-    cuts.sort_unstable();
-    cuts.dedup();
-    let mut spans = Vec::with_capacity(cuts.len());
-    for w in cuts.windows(2) {
-        let style = marks
-            .iter()
-            .filter(|(r, _)| r.start < w[1] && r.end > w[0])
-            .fold(Style::default(), |s, (_, m)| s.patch(*m));
-        spans.push(Span::styled(text::display(&t[w[0]..w[1]]), style));
-    }
-    // A cursor on the newline at the end of a line still shows.
-    if let Some((r, st)) = marks.last() {
-        if r.start == line.end && r.end == line.end + 1 && t[line.end..].starts_with('\n') {
-            spans.push(Span::styled(" ", *st));
-        }
-    }
-    Line::from(spans)
 }

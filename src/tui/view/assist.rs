@@ -113,7 +113,7 @@ fn hidden_lines(app: &App, th: &Theme, width: usize) -> Lines {
             "Assistance is hidden (blind-first protocol). Read the answer and record your unaided verdict with {v}; the assistance is then revealed for an assisted verdict."
         ),
     };
-    plain_lines(&msg, width)
+    plain_lines(th, &msg, width)
         .into_iter()
         .map(|l| l.style(th.warn()))
         .collect()
@@ -148,7 +148,7 @@ fn generation_lines(app: &App, th: &Theme, kind: Kind, width: usize) -> Lines {
         ),
         th.warn(),
     ));
-    let tail = plain_lines(&g.text, width.max(1));
+    let tail = plain_lines(th, &g.text, width.max(1));
     let skip = tail.len().saturating_sub(3);
     lines.extend(tail.into_iter().skip(skip).map(|l| l.style(th.dim())));
     lines.push(Line::raw(""));
@@ -193,7 +193,7 @@ fn empty_lines(app: &App, th: &Theme, kind: Kind, width: usize) -> Lines {
     } else {
         format!("No {} for this task.", kind.name())
     };
-    plain_lines(&msg, width)
+    plain_lines(th, &msg, width)
         .into_iter()
         .map(|l| l.style(th.dim()))
         .collect()
@@ -227,7 +227,7 @@ fn own_critiques(app: &App, th: &Theme, width: usize) -> Lines {
             u.comment
         );
         lines.extend(
-            indented(&s, width, 1)
+            indented(th, &s, width, 1)
                 .into_iter()
                 .map(|l| l.style(th.own_quote())),
         );

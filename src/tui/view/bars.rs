@@ -179,11 +179,11 @@ pub(super) fn status(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
     }
     let (done, total) = app.labelled_count();
     let mut parts = vec![
-        text::display(&app.opts.session_name),
+        app.opts.session_name.clone(),
         format!("task {}/{}", app.current + 1, app.task_count()),
         format!("labelled {done}/{total}"),
         format!("{} active", fmt_ms(app.active_ms())),
-        text::display(&app.opts.model_name),
+        app.opts.model_name.clone(),
         gen_status(app),
     ];
     if app.opts.read_only {
@@ -192,7 +192,10 @@ pub(super) fn status(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
     if app.filter_unlabelled {
         parts.push("filter: no verdict".into());
     }
-    let mut spans = vec![Span::styled(format!(" {} ", parts.join(" │ ")), th.dim())];
+    // Session and model names and why there is no model come from the
+    // command line, the config and error messages: sanitized as one.
+    let line = text::display(&parts.join(" │ "));
+    let mut spans = vec![Span::styled(format!(" {line} "), th.dim())];
     if let Some(m) = &app.message {
         spans.push(Span::styled(format!(" {}", text::display(m)), th.warn()));
     } else {

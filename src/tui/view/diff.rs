@@ -1,8 +1,7 @@
 //! The diff tab: your corrected answer against the original, and for a
 //! pairwise task answer A against B, as word diffs that read without colour.
 
-use super::answer::styled_line;
-use super::parts::Lines;
+use super::parts::{styled_line, Lines};
 use super::theme::Theme;
 use crate::tui::keymap::Action;
 use crate::tui::state::App;
@@ -73,7 +72,7 @@ fn word_diff(old: &str, new: &str, th: &Theme, width: usize) -> Lines {
     if let Some((tag, buf)) = pending {
         runs.push(diff_run(tag, buf, th));
     }
-    styled_wrap(&runs, width)
+    styled_wrap(th, &runs, width)
 }
 
 /// One run of equal, deleted or inserted words.
@@ -92,7 +91,7 @@ fn diff_run(tag: similar::ChangeTag, text: String, th: &Theme) -> (String, Style
 }
 
 /// Wrap styled runs as one text, keeping each run's style.
-fn styled_wrap(runs: &[(String, Style)], width: usize) -> Lines {
+fn styled_wrap(th: &Theme, runs: &[(String, Style)], width: usize) -> Lines {
     let mut all = String::new();
     let mut marks = Vec::with_capacity(runs.len());
     for (s, st) in runs {
@@ -101,6 +100,6 @@ fn styled_wrap(runs: &[(String, Style)], width: usize) -> Lines {
     }
     text::wrap(&all, width)
         .into_iter()
-        .map(|r| styled_line(&all, r, &marks))
+        .map(|r| styled_line(th, &all, r, &marks))
         .collect()
 }

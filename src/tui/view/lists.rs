@@ -94,7 +94,7 @@ fn critique(c: &Critique, label: Option<&LabelValue>, th: &Theme, width: usize) 
         width.saturating_sub(12).max(8),
     ));
     let mut body = vec![Line::styled(format!("     “{quote}”{anchor}"), th.dim())];
-    body.extend(indented(&c.comment, width, 5));
+    body.extend(indented(th, &c.comment, width, 5));
     Entry { head, body }
 }
 
@@ -145,9 +145,9 @@ fn check(row: &CheckRow, label: Option<&LabelValue>, th: &Theme, width: usize) -
         Span::raw(" · you: "),
         Span::styled(you, style),
     ]);
-    let mut body = styled(indented(&c.question, width, 5), th.bold());
-    body.extend(indented(&format!("method: {}", c.method), width, 5));
-    let evidence = indented(&format!("evidence: {}", c.evidence), width, 5);
+    let mut body = styled(indented(th, &c.question, width, 5), th.bold());
+    body.extend(indented(th, &format!("method: {}", c.method), width, 5));
+    let evidence = indented(th, &format!("evidence: {}", c.evidence), width, 5);
     body.extend(styled(evidence, th.dim()));
     Entry { head, body }
 }
@@ -191,7 +191,7 @@ fn step(
         ""
     };
     let head = vec![Span::styled(tag, style), Span::styled(covers, th.dim())];
-    let mut body = indented(&s.text, width, 5);
+    let mut body = indented(th, &s.text, width, 5);
     let covered = s.span.and_then(|sp| answer.get(sp.start..sp.end));
     if let Some(c) = covered.filter(|c| c.trim() != s.text.trim()) {
         let c = truncate(&c.replace('\n', " "), width.saturating_sub(16).max(8));

@@ -1,6 +1,9 @@
 //! Drawing, from an immutable view of the state (`impl Widget for &App`;
 //! nothing is cloned per frame). Everything from tasks or the model goes
-//! through `text::display` (sanitized) before it reaches a cell.
+//! through `text::display` (sanitized) before it reaches a cell; a last
+//! pass (`scrub`) replaces any cell that still holds a control or invisible
+//! character, so a path missed here can garble a cell but never drive the
+//! terminal (the hostile-corpus test fails when it finds one).
 //!
 //! One file per part of the screen: `answer` (prompt and answer panes),
 //! `bars` (tab bar, verdict bar, status line), `assist` (the assistance
@@ -13,6 +16,7 @@ mod answer;
 mod assist;
 mod bars;
 mod diff;
+mod editor;
 mod lists;
 mod overlay;
 mod parts;
@@ -22,6 +26,7 @@ use super::drawn::Drawn;
 use super::layout;
 use super::state::App;
 use super::text;
+use crate::sanitize::is_unsafe;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
@@ -30,6 +35,12 @@ use theme::Theme;
 
 /// Draw the whole screen into `buf`; returns what was drawn where.
 pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Drawn {
+    let drawn = draw_parts(app, area, buf);
+    scrub(area, buf);
+    drawn
+}
+
+fn draw_parts(app: &App, area: Rect, buf: &mut Buffer) -> Drawn {
     if layout::too_small(area) {
         too_small(area, buf);
         return Drawn::default();
@@ -48,6 +59,27 @@ pub fn draw(app: &App, area: Rect, buf: &mut Buffer) -> Drawn {
         tabs,
         list,
         answer: Some(answer),
+    }
+}
+
+/// What a cell shows in place of a control or invisible character that
+/// reached it unsanitized.
+pub const SCRUBBED: &str = "\u{FFFD}";
+
+/// Replace every cell whose symbol holds a control or invisible character.
+fn scrub(area: Rect, buf: &mut Buffer) {
+    let area = area.intersection(buf.area);
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            let cell = &mut buf[(x, y)];
+            if cell
+                .symbol()
+                .chars()
+                .any(|c| c.is_control() || is_unsafe(c))
+            {
+                cell.set_symbol(SCRUBBED);
+            }
+        }
     }
 }
 

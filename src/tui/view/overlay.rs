@@ -1,6 +1,7 @@
 //! Overlays: the help screen (keys read from the live keymap), the
 //! guidelines, and the critique, verdict and correction forms.
 
+use super::editor::editor;
 use super::parts::{block, plain_lines, truncate, Lines};
 use super::theme::Theme;
 use crate::session::event::{Phase, Preference};
@@ -28,7 +29,7 @@ pub(super) fn overlay(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
             let w = layout::popup(area, 100, area.height)
                 .width
                 .saturating_sub(2);
-            let lines = plain_lines(g, w as usize);
+            let lines = plain_lines(th, g, w as usize);
             scroll_popup(" Guidelines (Esc closes) ", lines, *scroll, area, buf)
         }
         Mode::Critique(f) => critique_form(f, th, area, buf),
@@ -40,9 +41,8 @@ pub(super) fn overlay(app: &App, th: &Theme, area: Rect, buf: &mut Buffer) {
                 " Corrected answer · Ctrl-S save · Esc cancel ".into(),
                 th.focus_border(true),
             );
-            let inner = b.inner(r);
             b.render(r, buf);
-            ta.as_ref().render(inner, buf);
+            editor(ta, th, layout::correction_text(area), buf);
         }
     }
 }
@@ -120,7 +120,7 @@ fn critique_form(f: &CritiqueForm, th: &Theme, area: Rect, buf: &mut Buffer) {
         &f.quote.replace('\n', " "),
         (inner.width as usize).saturating_sub(10) * 2,
     );
-    let mut lines = plain_lines(&format!("Quote: “{quote}”"), inner.width as usize);
+    let mut lines = plain_lines(th, &format!("Quote: “{quote}”"), inner.width as usize);
     lines.truncate(2);
     lines.push(Line::from(vec![
         Span::raw("Severity: "),
@@ -138,7 +138,7 @@ fn critique_form(f: &CritiqueForm, th: &Theme, area: Rect, buf: &mut Buffer) {
         "Comment (what is wrong, what the answer missed):",
         field_style(th, f.field == 0),
     ));
-    fields_then_editor(lines, &f.comment, inner, buf);
+    fields_then_editor(lines, &f.comment, th, inner, buf);
 }
 
 fn verdict_form(f: &VerdictForm, th: &Theme, area: Rect, buf: &mut Buffer) {
@@ -179,13 +179,14 @@ fn verdict_form(f: &VerdictForm, th: &Theme, area: Rect, buf: &mut Buffer) {
         f.field == 2,
     ));
     lines.push(Line::styled("Rationale:", field_style(th, f.field == 3)));
-    fields_then_editor(lines, &f.rationale, inner, buf);
+    fields_then_editor(lines, &f.rationale, th, inner, buf);
 }
 
 /// A form: its field lines on top, the multi-line editor in the rest.
 fn fields_then_editor(
     lines: Vec<Line<'_>>,
-    editor: &tui_textarea::TextArea<'_>,
+    ta: &tui_textarea::TextArea<'_>,
+    th: &Theme,
     inner: Rect,
     buf: &mut Buffer,
 ) {
@@ -197,12 +198,12 @@ fn fields_then_editor(
         },
         buf,
     );
-    let ta = Rect {
+    let area = Rect {
         y: inner.y + h,
         height: inner.height.saturating_sub(h),
         ..inner
     };
-    editor.render(ta, buf);
+    editor(ta, th, area, buf);
 }
 
 fn field(th: &Theme, name: &str, value: String, on: bool) -> Line<'static> {

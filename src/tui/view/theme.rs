@@ -52,6 +52,15 @@ impl Theme {
     pub(super) fn selection(&self) -> Style {
         Style::default().add_modifier(Modifier::REVERSED)
     }
+    /// The visible form of a control or invisible character in the data
+    /// (`\e`, `⟨U+200B⟩`): set apart from the same letters typed.
+    pub(super) fn placeholder(&self) -> Style {
+        self.fg(Color::LightRed).add_modifier(Modifier::ITALIC)
+    }
+    /// The text cursor of an editor.
+    pub(super) fn cursor(&self) -> Style {
+        Style::default().add_modifier(Modifier::REVERSED)
+    }
     pub(super) fn good(&self) -> Style {
         self.fg(Color::Green)
     }
