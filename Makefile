@@ -45,6 +45,7 @@ bench: model
 	$(CARGO) bench --bench export
 	$(CARGO) bench --bench render
 	$(CARGO) bench --bench audit
+	$(BIN) eval-assist data/samples/prm800k.jsonl --skip-invalid --limit 4
 
 # Not part of `make test`: kill import, export and generate SOAK_RUNS times
 # each at random moments and check no session, event or file was damaged.

@@ -9,6 +9,7 @@ pub mod assist;
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod evalassist;
 pub mod fsutil;
 pub mod hash;
 pub mod labels;

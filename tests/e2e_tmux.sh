@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of `crit review` with the real binary and the real default
 # model inside tmux (send-keys / capture-pane): open 3 tasks, wait for the
-# streamed critiques, label them, record verdicts, quit, reopen, and check
+# streamed assistance, rate a step, record verdicts, quit, reopen, and check
 # the resumed screen and the session file.
 #
 # Usage: tests/e2e_tmux.sh            (after `cargo build --release` and `crit model fetch`)
@@ -44,13 +44,15 @@ start() {
 keys() { tmux send-keys -t "$S" "$@"; sleep 0.3; }
 
 start
+keys ] ]                  # the Steps tab (it stays chosen from task to task)
 for i in 1 2 3; do
     wait_for "Task $i/3"
-    # Critiques finished streaming: the tab title has a count and no "…".
+    # Assistance finished streaming: the tab titles have counts and no "…".
     wait_for "Critiques \([0-9]+\) │"
-    # The critique schema asks for at least one item, so there is one to label.
-    wait_for "Critiques \([1-9][0-9]*\) │" 10
-    keys 1                # first critique: valid
+    # The steps are the answer's own segments, so there is always one to rate
+    # (critiques may rightly be none).
+    wait_for "Steps \([1-9][0-9]*\) │"
+    keys 1                # first step: +1
     keys V a Tab 5 C-s    # accept, score 5
     wait_for "ACCEPT · score 5/7" 10
     [ $i -lt 3 ] && keys n
@@ -73,8 +75,9 @@ n = sum(1 for e in events if e["type"] == "assistance")
 assert n == len(kinds), "assistance generated twice for the same task and kind"
 for e in events:
     if e["type"] == "label":
-        assert e["target"]["on"] == "critique" and e["value"]["verdict"] == "valid", e
-        assert any(a["seq"] == e["target"]["assistance"] for a in events if a["type"] == "assistance")
+        assert e["target"]["on"] == "step" and e["value"]["rating"] == 1, e
+        on = e["target"].get("assistance")
+        assert on is None or any(a["seq"] == on for a in events if a["type"] == "assistance")
 assert types.count("label") == 3, f"3 labels expected, got {types.count('label')}"
 assert "opened" in types and types.count("active_time") >= 3
 print(f"e2e: session ok ({len(events)} events, {n} assistance, {types.count('label')} labels)")

@@ -131,7 +131,7 @@ fn check_provenance(a: &crit::assist::Assistance, kind: Kind) {
     assert!(p.n_threads > 0 && p.n_ctx > 0 && p.max_tokens > 0);
     assert_eq!(p.seed, 42);
     assert_eq!(p.crit_version, crit::VERSION);
-    assert!(p.sampler.grammar);
+    assert!(p.sampler.as_ref().is_some_and(|s| s.grammar));
 }
 
 #[test]

@@ -59,7 +59,7 @@ fn key_sequence_writes_exact_events() {
     r.send(Msg::Resize(120, 40));
     r.send(Msg::Start);
     // critique 1 valid, critique 2 hallucinated, undo it, nitpick instead;
-    // check 1 fail; verdict accept 6/7; next task; quit.
+    // check 1 (computed) fail; verdict accept 6/7; next task; quit.
     r.keys([
         key('1'),
         key('2'),
@@ -80,26 +80,28 @@ fn key_sequence_writes_exact_events() {
     r.driver.finish().unwrap();
     let data = Replay::read(r.dir()).unwrap();
     let got = summary(data.events());
-    let a = |seq: u64| seq; // readability: assistance seqs are 3, 4, 5
+    let a = |seq: u64| seq; // readability: assistance seqs are 3 (computed checks), 4, 5, 6
                             // Views are debounced (no ticks here): they are flushed when the task closes.
     let want = vec![
         json!({"type": "session_created", "source_format": "native", "task_count": 3}),
         json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "task_opened", "arm": "assisted"}}),
+        json!({"type": "assistance", "task": "t1", "kind": "tool_checks"}),
         json!({"type": "assistance", "task": "t1", "kind": "critique"}),
         json!({"type": "assistance", "task": "t1", "kind": "checks"}),
         json!({"type": "assistance", "task": "t1", "kind": "decompose"}),
-        json!({"type": "label", "task": "t1", "evaluator": "alice", "target": {"on": "critique", "assistance": a(3), "index": 0}, "value": {"label": "critique", "verdict": "valid"}}),
-        json!({"type": "label", "task": "t1", "evaluator": "alice", "target": {"on": "critique", "assistance": a(3), "index": 1}, "value": {"label": "critique", "verdict": "hallucinated"}}),
-        json!({"type": "retract", "target_seq": 7, "evaluator": "alice", "reason": "undo"}),
-        json!({"type": "label", "task": "t1", "evaluator": "alice", "target": {"on": "critique", "assistance": a(3), "index": 1}, "value": {"label": "critique", "verdict": "nitpick"}}),
-        json!({"type": "label", "task": "t1", "evaluator": "alice", "target": {"on": "check", "assistance": a(4), "index": 0}, "value": {"label": "check", "verdict": "fail"}}),
+        json!({"type": "label", "task": "t1", "evaluator": "alice", "target": {"on": "critique", "assistance": a(4), "index": 0}, "value": {"label": "critique", "verdict": "valid"}}),
+        json!({"type": "label", "task": "t1", "evaluator": "alice", "target": {"on": "critique", "assistance": a(4), "index": 1}, "value": {"label": "critique", "verdict": "hallucinated"}}),
+        json!({"type": "retract", "target_seq": 8, "evaluator": "alice", "reason": "undo"}),
+        json!({"type": "label", "task": "t1", "evaluator": "alice", "target": {"on": "critique", "assistance": a(4), "index": 1}, "value": {"label": "critique", "verdict": "nitpick"}}),
+        json!({"type": "label", "task": "t1", "evaluator": "alice", "target": {"on": "check", "assistance": a(3), "index": 0}, "value": {"label": "check", "verdict": "fail"}}),
         json!({"type": "verdict", "task": "t1", "evaluator": "alice", "verdict": {"mode": "single", "accept": true, "score": 6}, "phase": "assisted"}),
-        json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "focused", "assistance": 3, "index": 2}}),
+        json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "focused", "assistance": 4, "index": 2}}),
         json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "tab_switched", "tab": "checks"}}),
-        json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "focused", "assistance": 4, "index": 1}}),
+        json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "focused", "assistance": 3, "index": 1}}),
         json!({"type": "active_time", "task": "t1", "evaluator": "alice", "ms": 13_000}),
         json!({"type": "view", "task": "t1", "evaluator": "alice", "action": {"what": "task_closed"}}),
         json!({"type": "view", "task": "t2", "evaluator": "alice", "action": {"what": "task_opened", "arm": "assisted"}}),
+        json!({"type": "assistance", "task": "t2", "kind": "tool_checks"}),
         json!({"type": "assistance", "task": "t2", "kind": "critique"}),
         json!({"type": "assistance", "task": "t2", "kind": "checks"}),
         json!({"type": "assistance", "task": "t2", "kind": "decompose"}),
@@ -162,8 +164,9 @@ fn reopening_resumes_and_never_regenerates() {
             _ => None,
         })
         .collect();
-    // Tasks 1-2 from the first run, task 3 prefetched now: each kind once.
-    assert_eq!(assistance.len(), 9, "{assistance:?}");
+    // Tasks 1-2 from the first run, task 3 prefetched now: each kind once,
+    // plus the computed checks of the two opened tasks.
+    assert_eq!(assistance.len(), 11, "{assistance:?}");
     assert!(data.events().len() > before);
 }
 

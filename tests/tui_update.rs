@@ -62,7 +62,8 @@ fn start_opens_task_and_prefetches_missing_assistance() {
         "current task first, then one task of prefetch"
     );
     sim.release();
-    assert_eq!(sim.of_type("assistance").len(), 6);
+    // The six model outputs, and task 1's computed checks recorded on opening.
+    assert_eq!(sim.of_type("assistance").len(), 7);
     // Moving on prefetches task 3 only: tasks 1-2 are never generated twice.
     sim.hold(true);
     let fx = sim.send(key('n'));
@@ -105,6 +106,7 @@ fn label_keys_record_critique_check_and_step_labels() {
     sim.send_all([key(']'), key('+'), key('0'), key('-')]);
     let c = seq_of(&sim, "t1", Kind::Critique);
     let k = seq_of(&sim, "t1", Kind::Checks);
+    let tool = seq_of(&sim, "t1", Kind::ToolChecks);
     let d = seq_of(&sim, "t1", Kind::Decompose);
     let crit = |i, v| {
         (
@@ -118,10 +120,11 @@ fn label_keys_record_critique_check_and_step_labels() {
             },
         )
     };
-    let check = |i, v| {
+    // The Checks tab lists t1's two computed checks, then the model's.
+    let check = |assistance, i, v| {
         (
             Target::Check {
-                assistance: k,
+                assistance,
                 index: i,
             },
             LabelValue::Check { verdict: v },
@@ -142,9 +145,9 @@ fn label_keys_record_critique_check_and_step_labels() {
             crit(0, CritiqueLabel::Valid),
             crit(1, CritiqueLabel::Hallucinated),
             crit(2, CritiqueLabel::Nitpick),
-            check(0, CheckVerdict::Pass),
-            check(1, CheckVerdict::Fail),
-            check(2, CheckVerdict::Unsure),
+            check(tool, 0, CheckVerdict::Pass),
+            check(tool, 1, CheckVerdict::Fail),
+            check(k, 0, CheckVerdict::Unsure),
             step(0, 1),
             step(1, 0),
             step(2, -1),
@@ -161,7 +164,8 @@ fn label_keys_record_critique_check_and_step_labels() {
             }
         ))
         .all(|f| matches!(f, Effect::Append { durable: true, .. })));
-    assert_eq!(sim.app.labelled_count(), (9, 9));
+    // 9 of 11 items: two model checks are left (the computed ones come first).
+    assert_eq!(sim.app.labelled_count(), (9, 11));
 }
 
 #[test]

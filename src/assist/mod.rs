@@ -5,6 +5,8 @@ use crate::task::{Side, Span, Task};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+pub use provenance::{computed_checks, ToolInfo};
+
 pub mod anchor;
 pub mod chat;
 pub mod engine;
@@ -12,6 +14,7 @@ pub mod inject;
 pub mod model;
 pub mod options;
 pub mod prompt;
+mod provenance;
 pub mod rank;
 pub mod remote;
 pub mod schema;
@@ -37,10 +40,14 @@ pub mod tools;
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum Kind {
     Critique,
     Checks,
     Decompose,
+    /// Checks computed by crit's tools (`tools::checks`), no model: never
+    /// sent to an assistant; `session::work` has its own rule for them.
+    ToolChecks,
 }
 
 impl Kind {
@@ -49,6 +56,11 @@ impl Kind {
 
     pub fn name(self) -> &'static str {
         self.into()
+    }
+
+    /// Written by a model (through an `Assistant`), not computed by crit.
+    pub fn is_model(self) -> bool {
+        self != Kind::ToolChecks
     }
 }
 
@@ -171,9 +183,19 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Output {
-    Critique { critiques: Vec<Critique> },
-    Checks { checks: Vec<Check> },
-    Decompose { steps: Vec<Step> },
+    Critique {
+        critiques: Vec<Critique>,
+    },
+    Checks {
+        checks: Vec<Check>,
+    },
+    Decompose {
+        steps: Vec<Step>,
+    },
+    /// Checks computed by crit's tools; each carries the span it checked.
+    ToolChecks {
+        checks: Vec<Check>,
+    },
 }
 
 impl Output {
@@ -182,14 +204,23 @@ impl Output {
             Output::Critique { .. } => Kind::Critique,
             Output::Checks { .. } => Kind::Checks,
             Output::Decompose { .. } => Kind::Decompose,
+            Output::ToolChecks { .. } => Kind::ToolChecks,
         }
     }
 
     pub fn len(&self) -> usize {
         match self {
             Output::Critique { critiques } => critiques.len(),
-            Output::Checks { checks } => checks.len(),
+            Output::Checks { checks } | Output::ToolChecks { checks } => checks.len(),
             Output::Decompose { steps } => steps.len(),
+        }
+    }
+
+    /// The checks, model-written or computed.
+    pub fn checks(&self) -> Option<&[Check]> {
+        match self {
+            Output::Checks { checks } | Output::ToolChecks { checks } => Some(checks),
+            _ => None,
         }
     }
 
@@ -262,28 +293,47 @@ pub fn default_threads() -> i32 {
         .clamp(1, 16)
 }
 
-/// Where a piece of assistance came from, recorded with it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Where a piece of assistance came from, recorded with it. Checks
+/// computed by crit's tools name the tool (`tool`) and leave out what only
+/// a model generation has (template, prompt, sampler, seed, engine and
+/// token figures): absent on disk, empty or zero here (see `provenance.rs`,
+/// which writes it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Provenance {
     /// The local model file; absent for assistance from a server, which
     /// does not say which file it serves (see `served`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub model: Option<ModelInfo>,
     /// The server that wrote it, when it came from one (`--backend`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub served: Option<Served>,
+    /// The tool that computed it, when no model wrote it.
+    #[serde(default)]
+    pub tool: Option<ToolInfo>,
+    #[serde(default)]
     pub template_name: String,
+    #[serde(default)]
     pub template_sha256: String,
+    #[serde(default)]
     pub prompt_sha256: String,
-    pub sampler: SamplerSettings,
+    #[serde(default)]
+    pub sampler: Option<SamplerSettings>,
+    #[serde(default)]
     pub seed: u32,
+    #[serde(default)]
     pub n_ctx: u32,
+    #[serde(default)]
     pub n_threads: i32,
+    #[serde(default)]
     pub max_tokens: u32,
     pub crit_version: String,
+    #[serde(default)]
     pub prompt_tokens: u32,
+    #[serde(default)]
     pub gen_tokens: u32,
+    #[serde(default)]
     pub prompt_ms: u64,
+    #[serde(default)]
     pub gen_ms: u64,
 }
 
@@ -315,7 +365,8 @@ pub struct Served {
 
 impl Provenance {
     /// What produced it: the model file's SHA-256 for local assistance, the
-    /// served model id for remote assistance (exports and audits group by it).
+    /// served model id for remote assistance (exports and audits group by
+    /// it); empty for computed checks (see `tool`).
     pub fn model_id(&self) -> &str {
         match (&self.model, &self.served) {
             (Some(m), _) => &m.sha256,
@@ -371,7 +422,9 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assistance {
     pub output: Output,
-    /// The raw text the model produced (for audit and for re-parsing).
+    /// The raw text the model produced (for audit and for re-parsing);
+    /// empty, and absent on disk, for computed checks.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub raw: String,
     pub provenance: Provenance,
     #[serde(default, skip_serializing_if = "Option::is_none")]

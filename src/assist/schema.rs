@@ -36,7 +36,8 @@ pub type Result<T> = std::result::Result<T, ParseError>;
 pub fn schema(kind: Kind) -> String {
     let (key, item, max) = match kind {
         Kind::Critique => ("critiques", critique_item(None, None), MAX_ITEMS),
-        Kind::Checks => ("checks", check_item(), MAX_ITEMS),
+        // Tool checks are computed, never generated; same shape as checks.
+        Kind::Checks | Kind::ToolChecks => ("checks", check_item(), MAX_ITEMS),
         Kind::Decompose => ("steps", note_item(), MAX_NOTES),
     };
     list(key, &item, max)
@@ -56,7 +57,7 @@ pub fn schema(kind: Kind) -> String {
 pub fn task_schema(kind: Kind, task: &Task) -> String {
     match kind {
         Kind::Critique => critique_list(task),
-        Kind::Checks => schema(kind),
+        Kind::Checks | Kind::ToolChecks => schema(kind),
         Kind::Decompose => {
             // At least one note (a model may not skip them all), so the
             // budget can still close the list early on long answers.
@@ -230,6 +231,12 @@ pub fn parse(kind: Kind, raw: &str, task: &Task) -> Result<Output> {
             checks.iter_mut().for_each(|c| c.span = None);
             Output::Checks { checks }
         }
+        // Computed by crit, so their spans are crit's own.
+        Kind::ToolChecks => Output::ToolChecks {
+            checks: serde_json::from_str::<ChecksJson>(&text)
+                .map_err(err)?
+                .checks,
+        },
         Kind::Decompose => {
             let steps = match serde_json::from_str::<StepsJson>(&text).map_err(err)? {
                 StepsJson::Notes { steps } => annotated_steps(steps, task),

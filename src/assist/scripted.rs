@@ -169,10 +169,11 @@ pub fn provenance(req: &Request, gen_tokens: u32) -> Provenance {
             sha256: "0".repeat(64),
         }),
         served: None,
+        tool: None,
         template_name: req.kind.name().into(),
         template_sha256: "0".repeat(64),
         prompt_sha256: crate::hash::sha256_hex(req.task.answer.as_bytes()),
-        sampler: SamplerSettings::default(),
+        sampler: Some(SamplerSettings::default()),
         seed: req.seed,
         n_ctx: 4096,
         n_threads: 1,
@@ -197,6 +198,9 @@ pub fn default_output(task: &Task, kind: Kind) -> Output {
         },
         Kind::Decompose => Output::Decompose {
             steps: sentence_steps(&task.answer),
+        },
+        Kind::ToolChecks => Output::ToolChecks {
+            checks: super::tools::checks(task),
         },
     }
 }

@@ -277,8 +277,10 @@ impl Extractor {
         let Some(rec) = cx.state.find_assistance(assistance) else {
             return;
         };
-        let Output::Checks { checks } = &rec.assistance.output else {
-            return;
+        let (checks, computed) = match &rec.assistance.output {
+            Output::Checks { checks } => (checks, false),
+            Output::ToolChecks { checks } => (checks, true),
+            _ => return,
         };
         if let Some(c) = checks.get(index) {
             self.obs.checks.push(CheckObs {
@@ -286,6 +288,7 @@ impl Extractor {
                 assistant: c.assistant_verdict,
                 human,
                 unit: unit_key(&[&cx.task.id, &c.question]),
+                computed,
             });
         }
     }

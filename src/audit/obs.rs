@@ -99,6 +99,8 @@ pub struct CheckObs {
     pub human: CheckVerdict,
     /// Identifies the check across sessions (task, question).
     pub unit: u64,
+    /// Computed by crit's tools (`tool_checks`), not written by a model.
+    pub computed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,5 +1,6 @@
 //! `crit generate`: assistance for every task, recorded in a session.
-//! Resumable: tasks whose kinds are already recorded are skipped.
+//! Resumable: tasks whose kinds are already recorded are skipped. Tool
+//! checks need no model: they are recorded for every task first.
 
 use super::{Ctx, Interrupted};
 use crate::assist::options::EngineArgs;
@@ -25,12 +26,12 @@ pub struct Args {
     /// Session name (under the sessions dir) or directory.
     #[arg(long)]
     pub session: String,
-    /// Kinds of assistance to generate.
+    /// Kinds of assistance to generate (tool_checks: computed, no model).
     #[arg(
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "critique,checks,decompose"
+        default_value = "critique,checks,decompose,tool_checks"
     )]
     pub kinds: Vec<Kind>,
     #[command(flatten)]
@@ -56,6 +57,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         format.into(),
     )?;
     super::warn_recovered(&session);
+    let tools = tool_check_tasks(&session, &args.kinds);
     let jobs = pending_jobs(&session, &args.kinds, args.engine.seed);
     let tasks_left = count_tasks(&jobs);
     eprintln!(
@@ -65,7 +67,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         session.tasks().len() - tasks_left,
         tasks_left
     );
-    if jobs.is_empty() {
+    if jobs.is_empty() && tools.is_empty() {
         return Ok(());
     }
     session.append_durable(Body::Opened {
@@ -75,6 +77,10 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         protocol: None,
         guidelines_sha256: None,
     })?;
+    record_tool_checks(&mut session, &tools)?;
+    if jobs.is_empty() {
+        return Ok(());
+    }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (engine, _name) = args.engine.start_assistant(&ctx.config, tx)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -121,6 +127,44 @@ fn report_skipped(skipped: &[task::LineError]) {
         // The file's path is the user's, not sanitized by LineError.
         eprintln!("  {}", crate::sanitize::sanitize_line(&e.to_string()));
     }
+}
+
+/// Tasks (by index) that still lack tool checks, when they are wanted.
+fn tool_check_tasks(session: &Session, kinds: &[Kind]) -> Vec<usize> {
+    if !kinds.contains(&Kind::ToolChecks) {
+        return Vec::new();
+    }
+    let replay = session.replay();
+    (0..replay.tasks().len())
+        .filter(|&i| work::needs_tool_checks(replay.state(i)))
+        .collect()
+}
+
+/// Compute and record the tool checks of `tasks` (instant; one fsync).
+fn record_tool_checks(session: &mut Session, tasks: &[usize]) -> anyhow::Result<()> {
+    if tasks.is_empty() {
+        return Ok(());
+    }
+    let mut failing = 0;
+    for &i in tasks {
+        let body = work::tool_checks(&session.tasks()[i]);
+        if let Body::Assistance { assistance, .. } = &body {
+            let checks = assistance.output.checks().unwrap_or_default();
+            failing += checks
+                .iter()
+                .filter(|c| c.assistant_verdict == assist::CheckVerdict::Fail)
+                .count();
+        }
+        session.append(body)?;
+    }
+    session.sync()?;
+    eprintln!(
+        "tool checks recorded for {} tasks ({} {}, {failing} failing)",
+        tasks.len(),
+        assist::tools::TOOL_NAME,
+        assist::tools::TOOL_VERSION
+    );
+    Ok(())
 }
 
 /// One request to make: task `index` needs `need`.

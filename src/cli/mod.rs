@@ -7,6 +7,7 @@ use std::path::PathBuf;
 pub mod assign;
 pub mod audit;
 pub mod bench;
+pub mod eval_assist;
 pub mod export;
 pub mod fsck;
 pub mod generate;
@@ -53,6 +54,9 @@ pub enum Command {
     Import(import::Args),
     /// Plant flaws: tampered copies of tasks whose answers are known good.
     Plant(plant::Args),
+    /// Measure the assistance on human-labelled data: first-error hit
+    /// rates, false alarms, baselines, cost.
+    EvalAssist(eval_assist::Args),
     /// Check a session's log line by line; --repair moves bad lines aside.
     Fsck(fsck::Args),
     /// Split tasks into one session per evaluator (study design with overlap, arms, QC items).
@@ -147,6 +151,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => export::run(args, &ctx),
         Command::Import(args) => import::run(args, &ctx),
         Command::Plant(args) => plant::run(args, &ctx),
+        Command::EvalAssist(args) => eval_assist::run(args, &ctx),
         Command::Fsck(args) => fsck::run(args, &ctx),
         Command::Assign(args) => assign::run(args, &ctx),
         Command::Audit(args) => audit::run(args, &ctx),

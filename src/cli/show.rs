@@ -117,11 +117,15 @@ fn render_assistance(s: &mut String, a: &Assistance) {
                 );
             }
         }
-        Output::Checks { checks } => {
+        Output::Checks { checks } | Output::ToolChecks { checks } => {
             for (i, c) in checks.iter().enumerate() {
+                let at = c
+                    .span
+                    .map(|sp| format!(" (bytes {}..{})", sp.start, sp.end))
+                    .unwrap_or_default();
                 let _ = writeln!(
                     s,
-                    "  {}. {} -> {:?}\n     method: {}\n     evidence: {}",
+                    "  {}. {} -> {:?}{at}\n     method: {}\n     evidence: {}",
                     i + 1,
                     sanitize_line(&c.question),
                     c.assistant_verdict,
@@ -151,6 +155,10 @@ fn render_assistance(s: &mut String, a: &Assistance) {
         let _ = writeln!(s, "  (none)");
     }
     let p = &a.provenance;
+    if let Some(tool) = &p.tool {
+        let _ = writeln!(s, "  computed by {}", sanitize_line(&tool.label()));
+        return;
+    }
     let _ = writeln!(
         s,
         "  model {} seed {} | {} prompt tokens in {} ms, {} tokens in {} ms",

@@ -43,6 +43,17 @@ fn what(b: &Body) -> String {
             Some(e) => format!("{} opened by {}", sanitize_line(command), sanitize_line(e)),
             None => format!("{} opened", sanitize_line(command)),
         },
+        Body::ImportBegun {
+            file,
+            format,
+            events,
+            ..
+        } => format!(
+            "import of {} ({format}, {events} events) begun",
+            sanitize_line(file)
+        ),
+        Body::ImportCommitted { begun } => format!("import #{begun} committed"),
+        Body::ImportAborted { begun } => format!("import #{begun} aborted (discarded)"),
         Body::Recovered { dropped_bytes } => format!("recovered (torn line of {dropped_bytes} B)"),
         Body::Assistance { assistance, .. } => format!(
             "{} ({} items)",

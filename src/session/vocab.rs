@@ -220,7 +220,7 @@ impl Tab {
     pub fn of_kind(kind: Kind) -> Tab {
         match kind {
             Kind::Critique => Tab::Critiques,
-            Kind::Checks => Tab::Checks,
+            Kind::Checks | Kind::ToolChecks => Tab::Checks,
             Kind::Decompose => Tab::Steps,
         }
     }

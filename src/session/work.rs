@@ -1,6 +1,10 @@
 //! What a task still needs from the assistant, and the event that records
 //! each finished request. `crit generate` and the review UI both ask here,
 //! so they agree on what is missing and record results the same way.
+//!
+//! Tool checks (`Kind::ToolChecks`) have their own rule: they need no
+//! model, so they are computed on the spot ([`tool_checks`]) whenever a
+//! task has none ([`needs_tool_checks`]); no attempts, no seeds.
 
 use super::event::{Body, FailReason};
 use super::fold::TaskState;
@@ -26,12 +30,15 @@ impl Need {
     }
 }
 
-/// Does `task` still need `kind`? Not when it has output, when the task
+/// Does `task` still need the model kind `kind`? Not when it has output, when the task
 /// brings its own steps (decomposition), when an evaluator cancelled it (a
 /// recorded choice: only asking again, `R`, overrides it), or when
 /// [`MAX_ATTEMPTS`] attempts failed.
 pub fn need(task: &Task, state: &TaskState, kind: Kind) -> Option<Need> {
-    if state.current(kind).is_some() || (kind == Kind::Decompose && task.steps.is_some()) {
+    if !kind.is_model()
+        || state.current(kind).is_some()
+        || (kind == Kind::Decompose && task.steps.is_some())
+    {
         return None;
     }
     let failures = state.failures.iter().filter(|f| f.kind == kind);
@@ -48,6 +55,21 @@ pub fn missing(task: &Task, state: &TaskState, wanted: &[Kind]) -> Vec<Need> {
         .iter()
         .filter_map(|k| need(task, state, *k))
         .collect()
+}
+
+/// Does the task lack computed checks? (Only one set is ever recorded per
+/// task; a task with no calculation and no reference has an empty set.)
+pub fn needs_tool_checks(state: &TaskState) -> bool {
+    state.current(Kind::ToolChecks).is_none()
+}
+
+/// The event recording `task`'s tool checks, computed now (pure and
+/// instant: callers record it before any model work).
+pub fn tool_checks(task: &Task) -> Body {
+    Body::Assistance {
+        task: task.id.clone(),
+        assistance: std::sync::Arc::new(assist::computed_checks(task)),
+    }
 }
 
 /// The event that records how a request for `kind` on `task` ended, or
@@ -140,6 +162,24 @@ mod tests {
 
     fn need_attempt(t: &Task, s: &TaskState) -> Option<u32> {
         need(t, s, Kind::Critique).map(|n| n.attempt)
+    }
+
+    #[test]
+    fn tool_checks_are_needed_once_and_never_from_a_model() {
+        let mut t = task(false);
+        t.answer = "2 + 2 = 5".into();
+        assert!(needs_tool_checks(&TaskState::default()));
+        assert_eq!(need(&t, &TaskState::default(), Kind::ToolChecks), None);
+        let body = tool_checks(&t);
+        let Body::Assistance { assistance, .. } = &body else {
+            panic!("an assistance event")
+        };
+        assert_eq!(assistance.output.kind(), Kind::ToolChecks);
+        assert_eq!(assistance.output.len(), 1);
+        let done = fold(&t, vec![body]);
+        assert!(!needs_tool_checks(&done));
+        // The model kinds are still missing: the tool's checks are not the model's.
+        assert_eq!(missing(&t, &done, &Kind::ALL).len(), 3);
     }
 
     #[test]

@@ -85,8 +85,9 @@ impl App {
         let i = self.selected();
         match self.tab {
             Tab::Critiques => self.critiques()?.1.get(i)?.span,
+            Tab::Checks => self.check_rows().get(i)?.check.span,
             Tab::Steps => self.steps()?.1.get(i)?.span,
-            _ => None,
+            Tab::Diff => None,
         }
     }
 
@@ -97,6 +98,15 @@ impl App {
             Tab::Checks => self.checks().map(|c| c.0),
             Tab::Steps => self.steps().and_then(|s| s.0),
             Tab::Diff => None,
+        }
+    }
+
+    /// The assistance event and item index that row `i` of the current tab
+    /// shows (what a focus is recorded on); the Checks tab lists two events.
+    pub fn item_source(&self, i: usize) -> Option<(u64, usize)> {
+        match self.tab {
+            Tab::Checks => self.check_rows().get(i).map(|r| (r.seq, r.index)),
+            _ => self.tab_seq().map(|seq| (seq, i)),
         }
     }
 

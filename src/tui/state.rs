@@ -238,7 +238,10 @@ impl App {
             .map(|r| r.assistance.output.kind());
         if let Some(kind) = kind {
             let tab = Tab::of_kind(kind);
-            self.sel[tab.index()] = index;
+            self.sel[tab.index()] = match tab {
+                Tab::Checks => self.check_row_of(seq, index).unwrap_or(0),
+                _ => index,
+            };
         }
     }
 
@@ -318,6 +321,33 @@ impl App {
         }
     }
 
+    /// The Checks tab's rows: the computed (tool) checks first, then the
+    /// model's, each with the assistance event and index labels target.
+    pub fn check_rows(&self) -> Vec<CheckRow<'_>> {
+        let mut rows = Vec::new();
+        for kind in [Kind::ToolChecks, Kind::Checks] {
+            let Some(r) = self.current_assist(kind) else {
+                continue;
+            };
+            let tool = r.assistance.provenance.tool.as_ref();
+            let checks = r.assistance.output.checks().unwrap_or_default();
+            rows.extend(checks.iter().enumerate().map(|(index, check)| CheckRow {
+                seq: r.stamp.seq,
+                index,
+                check,
+                tool,
+            }));
+        }
+        rows
+    }
+
+    /// The row showing check `index` of assistance `seq`.
+    pub fn check_row_of(&self, seq: u64, index: usize) -> Option<usize> {
+        self.check_rows()
+            .iter()
+            .position(|r| r.seq == seq && r.index == index)
+    }
+
     /// Steps to rate: the task's own (PRM800K, seq `None`) or the
     /// decomposition's.
     pub fn steps(&self) -> Option<(Option<u64>, Vec<StepView>)> {
@@ -353,7 +383,7 @@ impl App {
         }
         match tab {
             Tab::Critiques => self.critiques().map_or(0, |c| c.1.len()),
-            Tab::Checks => self.checks().map_or(0, |c| c.1.len()),
+            Tab::Checks => self.check_rows().len(),
             Tab::Steps => self.steps().map_or(0, |s| s.1.len()),
             Tab::Diff => 0,
         }
@@ -401,6 +431,7 @@ impl App {
     fn is_current_seq(&self, seq: u64) -> bool {
         Kind::ALL
             .iter()
+            .chain([&Kind::ToolChecks])
             .any(|k| self.current_assist(*k).is_some_and(|r| r.stamp.seq == seq))
     }
 
@@ -419,6 +450,17 @@ impl App {
     pub fn has_verdict(&self, i: usize) -> bool {
         self.work_on(i).is_some_and(|w| !w.verdicts.is_empty())
     }
+}
+
+/// One check as the Checks tab lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckRow<'a> {
+    /// The assistance event holding it (labels target `seq`, `index`).
+    pub seq: u64,
+    pub index: usize,
+    pub check: &'a Check,
+    /// The tool that computed it; `None` for a model's check.
+    pub tool: Option<&'a crate::assist::ToolInfo>,
 }
 
 /// A step as shown, from either source.

@@ -87,10 +87,11 @@ pub fn provenance() -> Provenance {
             sha256: "m".repeat(64),
         }),
         served: None,
+        tool: None,
         template_name: "critique".into(),
         template_sha256: "t".repeat(64),
         prompt_sha256: "p".repeat(64),
-        sampler: SamplerSettings::default(),
+        sampler: Some(SamplerSettings::default()),
         seed: 7,
         n_ctx: 4096,
         n_threads: 1,
@@ -127,7 +128,7 @@ pub fn output(task: &Task, kind: Kind) -> Output {
                 },
             ],
         },
-        Kind::Checks => Output::Checks {
+        Kind::Checks | Kind::ToolChecks => Output::Checks {
             checks: vec![Check {
                 question: evil("question"),
                 method: short("method"),

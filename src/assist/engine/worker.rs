@@ -136,10 +136,11 @@ impl<'m> Worker<'m> {
         let provenance = Provenance {
             model: Some(self.info.clone()),
             served: None,
+            tool: None,
             template_name: template.name.clone(),
             template_sha256: template.sha256.clone(),
             prompt_sha256: crate::hash::sha256_hex(fitted.text.as_bytes()),
-            sampler: self.settings.sampler.clone(),
+            sampler: Some(self.settings.sampler.clone()),
             seed: req.seed,
             n_ctx: self.settings.n_ctx,
             n_threads: self.settings.n_threads,

@@ -27,9 +27,20 @@ pub struct Checks {
     pub kappa: Figure,
 }
 
+/// Agreement on the model's checks (computed checks are counted apart:
+/// see [`computed_checks`]).
 pub fn checks(obs: &[CheckObs], boot: Bootstrap) -> Checks {
+    agreement(obs.iter().filter(|c| !c.computed), boot)
+}
+
+/// Agreement on the checks crit computed, when any was labelled.
+pub fn computed_checks(obs: &[CheckObs], boot: Bootstrap) -> Option<Checks> {
+    let computed = obs.iter().filter(|c| c.computed);
+    (computed.clone().next().is_some()).then(|| agreement(computed, boot))
+}
+
+fn agreement<'a>(obs: impl Iterator<Item = &'a CheckObs>, boot: Bootstrap) -> Checks {
     let pairs: Vec<(&str, &str)> = obs
-        .iter()
         .map(|c| (check_name(c.assistant), check_name(c.human)))
         .collect();
     let matrix = confusion(&pairs, &["pass", "fail", "unsure"]);
@@ -109,6 +120,7 @@ mod tests {
             evaluator: "e".into(),
             assistant: a,
             human: h,
+            computed: false,
             unit: 0,
         })
         .collect();

@@ -91,7 +91,11 @@ pub struct Report {
     pub studies: Vec<Study>,
     pub precision: Precision,
     pub missed_flaws: MissedFlaws,
+    /// The model's checks.
     pub checks: Checks,
+    /// Checks computed by crit's tools; absent when none was labelled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub computed_checks: Option<Checks>,
     pub steps: Steps,
     pub effect: Effect,
     pub planted: Planted,
@@ -109,6 +113,7 @@ pub fn report(obs: &Observations, gold: &GoldSet, settings: Settings) -> Report 
         precision: precision::precision(&obs.critique_labels, boot),
         missed_flaws: flaws::missed(&obs.user_critiques, &obs.planted_quotes, boot),
         checks: checks::checks(&obs.checks, boot),
+        computed_checks: checks::computed_checks(&obs.checks, boot),
         steps: checks::steps(&obs.step_paths, boot),
         effect: effect::effect(&obs.work, gold, boot),
         planted: flaws::planted(&obs.work, &obs.planted_tasks, boot),

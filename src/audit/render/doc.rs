@@ -258,7 +258,16 @@ fn missed(r: &Report) -> Section {
 }
 
 fn checks(r: &Report) -> Section {
-    let c = &r.checks;
+    let mut section = check_section("Checks", &r.checks);
+    if let Some(c) = &r.computed_checks {
+        let computed = check_section("Computed checks (crit-tools)", c);
+        section.blocks.push(text(format!("{}:", computed.title)));
+        section.blocks.extend(computed.blocks);
+    }
+    section
+}
+
+fn check_section(title: &str, c: &crate::audit::metrics::Checks) -> Section {
     let mut rows: Vec<Vec<String>> = Vec::new();
     for (label, counts) in c.matrix.labels.iter().zip(&c.matrix.counts) {
         let mut row = vec![format!("assistant {label}")];
@@ -269,7 +278,7 @@ fn checks(r: &Report) -> Section {
         .chain(c.matrix.labels.iter().map(|l| format!("evaluator {l}")))
         .collect();
     Section {
-        title: "Checks".into(),
+        title: title.into(),
         blocks: vec![
             text(format!(
                 "Evaluator agrees with the assistant's verdict: {}. Cohen's kappa: {}.",

@@ -105,6 +105,10 @@ pub fn pieces(replay: &Replay, task: Option<&str>) -> Result<Vec<Piece>> {
         if task.is_some_and(|t| t != id) {
             continue;
         }
+        // Computed checks carry no model or sampler: nothing to re-run.
+        if assistance.provenance.sampler.is_none() {
+            continue;
+        }
         let Some(i) = replay.index_of(id) else {
             continue;
         };
@@ -123,7 +127,8 @@ fn recorded_settings(p: &Provenance) -> EngineSettings {
         n_ctx: p.n_ctx,
         n_threads: p.n_threads,
         max_tokens: p.max_tokens,
-        sampler: p.sampler.clone(),
+        // Always recorded for model output (`pieces` leaves the rest out).
+        sampler: p.sampler.clone().unwrap_or_default(),
     }
 }
 

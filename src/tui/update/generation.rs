@@ -30,6 +30,23 @@ pub(super) fn drop_stale_prefetch(app: &mut App, fx: &mut Vec<Effect>) {
     }
 }
 
+/// Record the current task's computed checks when it has none: pure and
+/// instant, so they never wait for the engine (nor need one).
+pub(super) fn ensure_tool_checks(app: &mut App, fx: &mut Vec<Effect>) {
+    let i = app.current;
+    if app.opts.read_only
+        || i >= app.task_count()
+        || app.arm(i) == Protocol::Unassisted
+        || !work::needs_tool_checks(app.replay.state(i))
+    {
+        return;
+    }
+    fx.push(Effect::Append {
+        body: work::tool_checks(app.replay.task(i)),
+        durable: false,
+    });
+}
+
 /// Submit the missing assistance for the current task and the next
 /// `prefetch` tasks: what `session::work` says a task still needs (the rule
 /// `crit generate` follows too), unless it is in flight; `R` forces more.

@@ -80,7 +80,7 @@ fn label_critique(app: &App, i: usize, g: Grade) -> Option<(Target, LabelValue)>
 }
 
 fn label_check(app: &App, i: usize, g: Grade) -> Option<(Target, LabelValue)> {
-    let (seq, _) = app.checks()?;
+    let (seq, index) = app.item_source(i)?;
     let verdict = match g {
         Grade::Good => CheckVerdict::Pass,
         Grade::Bad => CheckVerdict::Fail,
@@ -89,7 +89,7 @@ fn label_check(app: &App, i: usize, g: Grade) -> Option<(Target, LabelValue)> {
     Some((
         Target::Check {
             assistance: seq,
-            index: i,
+            index,
         },
         LabelValue::Check { verdict },
     ))

@@ -1,7 +1,7 @@
 //! Moving around: tasks (next, previous, unlabelled, filter), tabs, focus,
 //! item selection, answer cursor and scrolling.
 
-use super::generation::{drop_stale_prefetch, ensure_assistance};
+use super::generation::{drop_stale_prefetch, ensure_assistance, ensure_tool_checks};
 use super::msg::Effect;
 use super::record::{flush_active, flush_views, queue_view, view};
 use crate::session::event::ViewAction;
@@ -26,6 +26,7 @@ pub(super) fn open_task(app: &mut App, fx: &mut Vec<Effect>) {
     app.answer_scroll = 0;
     app.side_b = false;
     clamp_selection(app);
+    ensure_tool_checks(app, fx);
     ensure_assistance(app, fx);
     scroll_to_selected(app);
 }
@@ -164,12 +165,12 @@ pub(super) fn select(app: &mut App, i: usize) {
         return;
     }
     app.sel[app.tab.index()] = i;
-    if let Some(seq) = app.tab_seq() {
+    if let Some((seq, index)) = app.item_source(i) {
         queue_view(
             app,
             ViewAction::Focused {
                 assistance: seq,
-                index: i,
+                index,
             },
         );
     }

@@ -5,9 +5,9 @@
 
 use super::parts::{indented, truncate, Lines};
 use super::theme::Theme;
-use crate::assist::{Check, CheckVerdict, Critique};
+use crate::assist::{CheckVerdict, Critique};
 use crate::session::event::{CritiqueLabel, LabelValue, Target};
-use crate::tui::state::{severity_name, App, StepView};
+use crate::tui::state::{severity_name, App, CheckRow, StepView};
 use crate::tui::text;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -108,16 +108,15 @@ fn critique(c: &Critique, label: Option<&LabelValue>, th: &Theme, width: usize) 
     Entry { head, body }
 }
 
+/// Computed checks (marked `=`, naming their tool) first, then the model's.
 pub(super) fn check_items(app: &App, th: &Theme, width: usize) -> Vec<Lines> {
-    let Some((seq, checks)) = app.checks() else {
-        return Vec::new();
+    let rows = app.check_rows();
+    let target = |i: usize| Target::Check {
+        assistance: rows[i].seq,
+        index: rows[i].index,
     };
-    let target = |index| Target::Check {
-        assistance: seq,
-        index,
-    };
-    numbered(app, th, checks, target, |_, c, label| {
-        check(c, label, th, width)
+    numbered(app, th, &rows, target, |_, r, label| {
+        check(r, label, th, width)
     })
 }
 
@@ -129,20 +128,33 @@ fn check_name(v: CheckVerdict) -> &'static str {
     }
 }
 
-fn check(c: &Check, label: Option<&LabelValue>, th: &Theme, width: usize) -> Entry {
+fn check(row: &CheckRow, label: Option<&LabelValue>, th: &Theme, width: usize) -> Entry {
+    let c = row.check;
     let (you, style) = match label {
         Some(LabelValue::Check { verdict }) => {
             (format!("[{}]", check_name(*verdict)), th.check(*verdict))
         }
         _ => ("[unlabelled]".into(), th.dim()),
     };
-    let head = vec![
-        Span::raw(format!(
-            "assistant: {} · you: ",
-            check_name(c.assistant_verdict)
-        )),
+    let mut head = match row.tool {
+        Some(tool) => vec![
+            Span::styled("= ", th.bold()),
+            Span::styled(
+                format!("computed by {}", text::display(&tool.label())),
+                th.dim(),
+            ),
+            Span::raw(": "),
+        ],
+        None => vec![Span::raw("assistant: ")],
+    };
+    head.extend([
+        Span::styled(
+            check_name(c.assistant_verdict),
+            th.check(c.assistant_verdict),
+        ),
+        Span::raw(" · you: "),
         Span::styled(you, style),
-    ];
+    ]);
     let mut body = styled(indented(th, &c.question, width, 5), th.bold());
     body.extend(indented(th, &format!("method: {}", c.method), width, 5));
     let evidence = indented(th, &format!("evidence: {}", c.evidence), width, 5);
