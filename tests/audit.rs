@@ -145,10 +145,6 @@ fn assign_refuses_bad_requests_with_exit_2() {
         ),
         (vec!["--evaluators", "ana,ana"], "listed twice"),
         (
-            vec!["--evaluators", "ana", "--qc-rate", "0.2"],
-            "needs planted tasks",
-        ),
-        (
             vec!["--evaluators", "ana", "--arms", "sideways"],
             "unknown arm",
         ),
@@ -165,6 +161,33 @@ fn assign_refuses_bad_requests_with_exit_2() {
             String::from_utf8_lossy(&out.stderr).contains(msg),
             "{args:?}"
         );
+    }
+    // Without --planted, QC items are planted from the known-good tasks.
+    let out = crit(tmp.path())
+        .arg("assign")
+        .arg(&inputs.0)
+        .args(["--seed", "1", "--evaluators", "ana", "--qc-rate", "0.2"])
+        .args(["--prefix", "selfplanted"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let replay = crit::session::Replay::read(&tmp.path().join("selfplanted-ana")).unwrap();
+    let qc: Vec<String> = replay
+        .events()
+        .iter()
+        .find_map(|e| match &e.body {
+            crit::session::Body::Assigned { qc, .. } => Some(qc.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(!qc.is_empty());
+    for id in &qc {
+        let t = replay.tasks().iter().find(|t| &t.id == id).unwrap();
+        assert!(crit::audit::plant::planting(t).is_some(), "{id}");
     }
     // A planted file whose tasks are not planted, with file:line.
     let out = crit(tmp.path())

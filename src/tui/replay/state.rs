@@ -13,9 +13,10 @@ fn model_name(rec: &Recording) -> String {
         .events()
         .iter()
         .find_map(|e| match &e.body {
-            Body::Assistance { assistance, .. } => {
-                Some(assistance.provenance.model_name().to_string())
-            }
+            // Computed checks name no model: the first model-written piece does.
+            Body::Assistance { assistance, .. } => Some(assistance.provenance.model_name())
+                .filter(|n| !n.is_empty())
+                .map(str::to_string),
             _ => None,
         })
         .unwrap_or_else(|| "no model".into())
