@@ -40,8 +40,10 @@ tools: deps
 test: model tools test-deps
 	$(CARGO) test --release
 
-bench: model
-	$(BIN) bench
+# With llama.cpp's own llama-bench beside it (LLAMA_BENCH), crit bench sets
+# llama.cpp's figures at the same depth and threads next to its own.
+bench: model tools
+	LLAMA_BENCH=$$(scripts/llama-tools.sh --print-dir)/llama-bench $(BIN) bench
 	$(CARGO) bench --bench export
 	$(CARGO) bench --bench render
 	$(CARGO) bench --bench audit
