@@ -137,18 +137,11 @@ impl Census {
         c
     }
 
-    /// Everything of a task an evaluator reads: id, prompt, reference and
-    /// answers (the task header of the review UI and of `crit show`).
-    pub fn of_task(task: &crate::task::Task) -> Census {
+    /// The census of several texts, e.g. `Task::texts` for the task header
+    /// of the review UI and of `crit show`.
+    pub fn of_texts<'a>(texts: impl IntoIterator<Item = &'a str>) -> Census {
         let mut c = Census::default();
-        let texts = [
-            Some(&task.id),
-            Some(&task.prompt),
-            task.reference.as_ref(),
-            Some(&task.answer),
-            task.answer_b.as_ref(),
-        ];
-        texts.into_iter().flatten().for_each(|t| c.add(t));
+        texts.into_iter().for_each(|t| c.add(t));
         c
     }
 

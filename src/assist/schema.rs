@@ -40,7 +40,9 @@ pub fn schema(kind: Kind) -> String {
         Kind::Checks | Kind::ToolChecks => ("checks", check_item(), MAX_ITEMS),
         Kind::Decompose => ("steps", note_item(), MAX_NOTES),
     };
-    list(key, &item, max)
+    // "No flaw" is an answer; an empty list of checks or steps is not.
+    let min = usize::from(kind != Kind::Critique);
+    list(key, &item, min, max)
 }
 
 /// The schema the model's output must follow for `kind` on `task`.
@@ -89,18 +91,18 @@ fn critique_list(task: &Task) -> String {
         .map(|(side, c)| critique_item(pairwise.then_some(*side), Some(c)))
         .collect();
     match items.len() {
-        0 => list("critiques", &critique_item(None, None), 0),
-        1 => list("critiques", &items[0], MAX_ITEMS),
+        0 => list("critiques", &critique_item(None, None), 0, 0),
+        1 => list("critiques", &items[0], 0, MAX_ITEMS),
         _ => {
             let any = format!(r#"{{"anyOf":[{}]}}"#, items.join(","));
-            list("critiques", &any, MAX_ITEMS)
+            list("critiques", &any, 0, MAX_ITEMS)
         }
     }
 }
 
-/// `{"key": [item, ...]}` with at most `max` items, possibly none.
-fn list(key: &str, item: &str, max: usize) -> String {
-    let array = format!(r#"{{"type":"array","items":{item},"minItems":0,"maxItems":{max}}}"#);
+/// `{"key": [item, ...]}` with `min` to `max` items.
+fn list(key: &str, item: &str, min: usize, max: usize) -> String {
+    let array = format!(r#"{{"type":"array","items":{item},"minItems":{min},"maxItems":{max}}}"#);
     object(&[(key, array)], &[key])
 }
 

@@ -46,7 +46,7 @@ pub fn render_task(task: &crate::task::Task, ts: &TaskState) -> String {
     let mut s = String::new();
     let _ = write!(s, "=== task {}", sanitize_line(&task.id));
     // Shown as placeholders below; counted here as in the review's header.
-    let notes: Vec<String> = Census::of_task(task)
+    let notes: Vec<String> = Census::of_texts(task.texts())
         .describe()
         .into_iter()
         .chain(crate::assist::inject::header_note(task))

@@ -64,6 +64,21 @@ pub struct Span {
 }
 
 impl Task {
+    /// Every text of the task an evaluator reads: id, prompt, reference,
+    /// answer(s).
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        [
+            Some(&self.id),
+            Some(&self.prompt),
+            self.reference.as_ref(),
+            Some(&self.answer),
+            self.answer_b.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+    }
+
     pub fn is_pairwise(&self) -> bool {
         self.answer_b.is_some()
     }

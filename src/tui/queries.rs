@@ -153,7 +153,7 @@ impl App {
     /// prompt, reference, answers), shown as placeholders in the panes,
     /// and instruction-like or chat-template-like text in the answers.
     pub fn task_notes(&self) -> Vec<String> {
-        let census = Census::of_task(self.task());
+        let census = Census::of_texts(self.task().texts());
         let injected = crate::assist::inject::header_note(self.task());
         census.describe().into_iter().chain(injected).collect()
     }
