@@ -312,6 +312,9 @@ fn stopping_the_server_mid_run_keeps_finished_work_and_resumes() {
     let events = dir.path().join("s/events.jsonl");
     let mut child = Command::new(env!("CARGO_BIN_EXE_crit"))
         .args(["generate", &tasks, "--session", "s", "--kinds", "critique"])
+        // One request at a time: the second is still in flight when the
+        // server stops (a "no flaw" answer is only a few tokens).
+        .args(["--concurrency", "1"])
         .args([
             "--backend",
             &server.url,
@@ -325,7 +328,8 @@ fn stopping_the_server_mid_run_keeps_finished_work_and_resumes() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(180);
-    while !std::fs::read_to_string(&events).is_ok_and(|t| t.contains(r#""type":"assistance""#)) {
+    // The first critique (computed checks are written before any request).
+    while !std::fs::read_to_string(&events).is_ok_and(|t| t.contains(r#""kind":"critique""#)) {
         assert!(Instant::now() < deadline, "first assistance in time");
         assert!(
             child.try_wait().unwrap().is_none(),
