@@ -227,7 +227,9 @@ fn soak_export(soak: &mut Soak) -> Figures {
 
 fn soak_generate(soak: &mut Soak) -> Figures {
     let tasks = soak.root.join("tasks.jsonl");
-    let lines: String = (0..4)
+    // More tasks than 100 runs finish, so every run still has work when the
+    // kill lands (a finished session would make the later runs no-ops).
+    let lines: String = (0..400)
         .map(|i| {
             format!(
                 "{{\"id\":\"t{i}\",\"prompt\":\"What is {i}+{i}?\",\"answer\":\"It is {}.\"}}\n",
