@@ -9,38 +9,10 @@
 #[path = "common/server.rs"]
 mod harness;
 
-use harness::{free_port, serial, LlamaServer};
+use harness::{crit, free_port, serial, LlamaServer};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-/// Run crit with a deadline (killed and failed past it).
-fn crit(sessions: &Path, args: &[&str], within: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crit"))
-        .args(args)
-        .env("CRIT_SESSIONS", sessions)
-        .env("CRIT_CONFIG", sessions.join("no-config.toml"))
-        .env_remove("CRIT_BACKEND")
-        .env_remove("CRIT_MODEL")
-        .env_remove("CRIT_PROMPTS")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + within;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "crit {args:?} ran past {within:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
+use std::process::Output;
+use std::time::Duration;
 
 fn stdout(out: &Output) -> String {
     let err = String::from_utf8_lossy(&out.stderr);

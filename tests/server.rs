@@ -14,9 +14,9 @@ use crit::assist::{Assistant, Event, EventReceiver, Kind, Request};
 use crit::session::event::SourceFormat;
 use crit::session::{Body, Replay, Session};
 use crit::task::Task;
-use harness::{http_get, serial, Fault, LlamaServer, Proxy};
+use harness::{crit, http_get, serial, Fault, LlamaServer, Proxy};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,32 +93,6 @@ fn failure(events: &[Event]) -> &str {
         Some(Event::Failed { error, .. }) => error,
         other => panic!("expected Failed, got {other:?}"),
     }
-}
-
-/// Run crit with a deadline (killed and failed past it).
-fn crit(sessions: &Path, args: &[&str], within: Duration) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_crit"))
-        .args(args)
-        .env("CRIT_SESSIONS", sessions)
-        .env("CRIT_CONFIG", sessions.join("no-config.toml"))
-        .env_remove("CRIT_BACKEND")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + within;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "crit {args:?} ran past {within:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
 }
 
 fn write_tasks(dir: &Path, text: &str) -> String {

@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -401,4 +401,33 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     find(hay, needle).is_some()
+}
+
+/// Run crit with a deadline (killed and failed past it), with no backend,
+/// model or prompts from the caller's environment.
+pub fn crit(sessions: &Path, args: &[&str], within: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_crit"))
+        .args(args)
+        .env("CRIT_SESSIONS", sessions)
+        .env("CRIT_CONFIG", sessions.join("no-config.toml"))
+        .env_remove("CRIT_BACKEND")
+        .env_remove("CRIT_MODEL")
+        .env_remove("CRIT_PROMPTS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + within;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "crit {args:?} ran past {within:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
 }
