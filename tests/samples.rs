@@ -1,0 +1,95 @@
+//! `--samples N` with the real default model: one critique event per
+//! task holding the merged samples, their seeds, an agreement on every
+//! critique; a re-run resumes, and `replay --regenerate` reproduces it.
+
+use crit::assist::{Kind, Output};
+use crit::session::{Body, Replay};
+use std::path::Path;
+use std::process::{Command, Output as Run};
+
+fn crit(sessions: &Path, args: &[&str]) -> Run {
+    Command::new(env!("CARGO_BIN_EXE_crit"))
+        .args(args)
+        .env("CRIT_SESSIONS", sessions)
+        .env("CRIT_CONFIG", sessions.join("no-config.toml"))
+        .env_remove("CRIT_MODEL")
+        .env_remove("CRIT_BACKEND")
+        .env_remove("CRIT_PROMPTS")
+        .env_remove("CRIT_SAMPLES")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Run) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn critique_events(dir: &Path) -> usize {
+    let r = Replay::read(dir).unwrap();
+    r.events()
+        .iter()
+        .filter(|e| {
+            matches!(&e.body, Body::Assistance { assistance, .. }
+                if assistance.output.kind() == Kind::Critique)
+        })
+        .count()
+}
+
+#[test]
+fn two_samples_record_one_merged_critique_and_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = dir.path().join("t.jsonl");
+    std::fs::write(
+        &tasks,
+        "{\"id\":\"a\",\"prompt\":\"What is 2+2?\",\"answer\":\"2+2 is 5.\"}\n",
+    )
+    .unwrap();
+    let args = [
+        "generate",
+        tasks.to_str().unwrap(),
+        "--session",
+        "s",
+        "--kinds",
+        "critique",
+        "--samples",
+        "2",
+        "--threads",
+        "1",
+        "--max-tokens",
+        "160",
+    ];
+    let out = crit(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let session = dir.path().join("s");
+    assert_eq!(critique_events(&session), 1, "one event for two samples");
+
+    let replay = Replay::read(&session).unwrap();
+    let record = replay.state(0).current(Kind::Critique).expect("a critique");
+    let p = &record.assistance.provenance;
+    assert_eq!(p.sample_seeds, [p.seed, p.seed + 1], "seeds recorded");
+    assert!(p.gen_tokens > 0);
+    let Output::Critique { critiques } = &record.assistance.output else {
+        panic!("critique output")
+    };
+    for c in critiques {
+        let n = c
+            .agreement
+            .expect("every merged critique has its agreement");
+        assert!((1..=2).contains(&n), "{n}");
+        assert!(c.span.is_some(), "anchored by construction");
+    }
+    let log = std::fs::read_to_string(session.join("events.jsonl")).unwrap();
+    let want = format!("\"sample_seeds\":[{},{}]", p.seed, p.seed + 1);
+    assert!(log.contains(&want), "{log}");
+
+    // Resumed: the critique is there, nothing is generated again.
+    let out = crit(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("0 to generate"), "{}", stderr(&out));
+    assert_eq!(critique_events(&session), 1);
+    assert_eq!(
+        std::fs::read_to_string(session.join("events.jsonl")).unwrap(),
+        log,
+        "the log is untouched"
+    );
+}
