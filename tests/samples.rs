@@ -35,15 +35,47 @@ fn critique_events(dir: &Path) -> usize {
         .count()
 }
 
+/// The shipped prompts without the worked example of a correct answer
+/// (and the system line that says most answers are correct):
+/// the default model then finds flaws instead of answering "no flaw"
+/// (which it does for every short task tried with the shipped prompts).
+fn eager_prompts(dir: &Path) -> std::path::PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+    let out = dir.join("prompts");
+    std::fs::create_dir_all(&out).unwrap();
+    for f in ["critique.txt", "checks.txt", "decompose.txt"] {
+        std::fs::copy(src.join(f), out.join(f)).unwrap();
+    }
+    let text = std::fs::read_to_string(src.join("critique.txt")).unwrap();
+    let first = text
+        .find("=== example assistant ===")
+        .expect("a worked example");
+    let second = text[first..]
+        .find("=== example user ===")
+        .map(|i| i + first);
+    let user = text.find("=== user ===").expect("the user turn");
+    let text = match second {
+        Some(s) if s < user => format!("{}{}", &text[..s], &text[user..]),
+        _ => text.clone(),
+    };
+    let text = text.replace(
+        "Most answers are correct: then reply {\"critiques\":[]}. ",
+        "",
+    );
+    std::fs::write(out.join("critique.txt"), text).unwrap();
+    out
+}
+
 #[test]
 fn two_samples_record_one_merged_critique_and_resume() {
     let dir = tempfile::tempdir().unwrap();
     let tasks = dir.path().join("t.jsonl");
     std::fs::write(
         &tasks,
-        "{\"id\":\"a\",\"prompt\":\"What is 2+2?\",\"answer\":\"2+2 is 5.\"}\n",
+        "{\"id\":\"a\",\"prompt\":\"What is the capital of France?\",\"answer\":\"The capital of France is Berlin.\"}\n",
     )
     .unwrap();
+    let prompts = eager_prompts(dir.path());
     let args = [
         "generate",
         tasks.to_str().unwrap(),
@@ -57,6 +89,15 @@ fn two_samples_record_one_merged_critique_and_resume() {
         "1",
         "--max-tokens",
         "160",
+        "--prompts",
+        prompts.to_str().unwrap(),
+        // Hot sampling: the samples differ, and one of them finds the flaw.
+        "--temperature",
+        "1.2",
+        "--min-p",
+        "0",
+        "--seed",
+        "45",
     ];
     let out = crit(dir.path(), &args);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -71,6 +112,7 @@ fn two_samples_record_one_merged_critique_and_resume() {
     let Output::Critique { critiques } = &record.assistance.output else {
         panic!("critique output")
     };
+    assert!(!critiques.is_empty(), "{:?}", record.assistance.raw);
     for c in critiques {
         let n = c
             .agreement
@@ -92,4 +134,12 @@ fn two_samples_record_one_merged_critique_and_resume() {
         log,
         "the log is untouched"
     );
+
+    // Re-run with the recorded seeds, merged again: the same result.
+    let p = prompts.to_str().unwrap();
+    let out = crit(dir.path(), &["replay", "s", "--regenerate", "--prompts", p]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}{text}", stderr(&out));
+    assert!(text.contains("critique: identical"), "{text}");
+    assert!(text.contains("reproduced 1 of 1"), "{text}");
 }

@@ -67,6 +67,20 @@ pub fn start<E>(
     Ok((Box::new(wrapped), format!("{name} ×{samples}")))
 }
 
+/// `assistant` (whose events arrive on `rx`) with `samples` samples per
+/// critique request, and the receiver to listen on from now on.
+pub fn wrap(
+    assistant: Box<dyn Assistant>,
+    rx: EventReceiver,
+    samples: u32,
+) -> (Box<dyn Assistant>, EventReceiver) {
+    if samples <= 1 {
+        return (assistant, rx);
+    }
+    let (tx, out) = tokio::sync::mpsc::unbounded_channel();
+    (Box::new(Sampled::new(assistant, rx, tx, samples)), out)
+}
+
 type Inner = Mutex<Box<dyn Assistant>>;
 
 /// The wrapper (see the module doc).
@@ -305,8 +319,9 @@ impl Table {
 }
 
 /// One piece of assistance from the samples of a critique request: the
-/// critiques merged and ranked, sample 0's text and settings, the seeds,
-/// and the summed token counts and timings.
+/// critiques merged and ranked, every sample's text (in sample order, one
+/// after another on their own lines), sample 0's settings, the seeds, and
+/// the summed token counts and timings.
 pub fn merge(seeds: &[u32], done: &[Arc<Assistance>]) -> Assistance {
     let sets: Vec<Vec<super::Critique>> = done
         .iter()
@@ -328,7 +343,11 @@ pub fn merge(seeds: &[u32], done: &[Arc<Assistance>]) -> Assistance {
         output: Output::Critique {
             critiques: rank::merge(&sets),
         },
-        raw: first.raw.clone(),
+        raw: done
+            .iter()
+            .map(|a| a.raw.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
         provenance,
         truncated: first.truncated.clone(),
     }

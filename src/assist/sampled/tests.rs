@@ -115,7 +115,11 @@ fn three_samples_end_in_one_merged_done_with_their_seeds() {
     );
     assert_eq!(p.gen_tokens, 3 * plain.provenance.gen_tokens, "summed");
     assert_eq!(p.prompt_tokens, 3 * plain.provenance.prompt_tokens);
-    assert_eq!(merged.raw, plain.raw, "sample 0's text");
+    assert_eq!(
+        merged.raw,
+        [plain.raw.as_str(); 3].join("\n"),
+        "every sample's text"
+    );
     assert!(plain.provenance.sample_seeds.is_empty());
     let Output::Critique { critiques } = &merged.output else {
         panic!("critique output")
@@ -252,7 +256,10 @@ fn merge_ranks_by_agreement_and_sums_the_cost() {
             ("The sum is 5", Some(2), Severity::Major),
         ]
     );
-    assert_eq!((m.provenance.gen_tokens, m.raw.as_str()), (60, "raw10"));
+    assert_eq!(
+        (m.provenance.gen_tokens, m.raw.as_str()),
+        (60, "raw10\nraw20\nraw30")
+    );
     assert_eq!(m.provenance.sample_seeds, [5, 6, 7]);
 }
 
