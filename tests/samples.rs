@@ -2,6 +2,8 @@
 //! task holding the merged samples, their seeds, an agreement on every
 //! critique; a re-run resumes, and `replay --regenerate` reproduces it.
 
+mod common;
+
 use crit::assist::{Kind, Output};
 use crit::session::{Body, Replay};
 use std::path::Path;
@@ -142,4 +144,69 @@ fn two_samples_record_one_merged_critique_and_resume() {
     assert!(out.status.success(), "{}{text}", stderr(&out));
     assert!(text.contains("critique: identical"), "{text}");
     assert!(text.contains("reproduced 1 of 1"), "{text}");
+}
+
+/// The review lists a sampled critique with its agreement (no model: the
+/// session already holds a merged critique when the review opens it).
+#[test]
+fn review_shows_how_many_samples_agree() {
+    use crit::assist::{sampled, scripted, Assistance, Request, Severity};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("s");
+    let tasks = common::tasks();
+    let mut session = crit::session::Session::create_or_open(
+        &dir,
+        &tasks,
+        "tasks.jsonl",
+        crit::session::event::SourceFormat::Native,
+    )
+    .unwrap();
+    let task = std::sync::Arc::new(tasks[0].clone());
+    let answer = task.answer.as_str();
+    let req = Request {
+        id: 1,
+        task: task.clone(),
+        kind: Kind::Critique,
+        seed: 42,
+    };
+    let sample = |quotes: &[&str]| {
+        let critiques = quotes
+            .iter()
+            .map(|q| scripted::critique(answer, q, "wrong", Severity::Major, "math"))
+            .collect();
+        std::sync::Arc::new(Assistance {
+            output: Output::Critique { critiques },
+            raw: String::new(),
+            provenance: scripted::provenance(&req, 5),
+            truncated: None,
+        })
+    };
+    let agreed = "That is 120 + 36.";
+    let alone = "So the answer is 156.";
+    let merged = sampled::merge(
+        &[42, 43, 44],
+        &[
+            sample(&[agreed]),
+            sample(&[agreed, alone]),
+            sample(&[agreed]),
+        ],
+    );
+    session
+        .append_durable(Body::Assistance {
+            task: task.id.clone(),
+            assistance: std::sync::Arc::new(merged),
+        })
+        .unwrap();
+    drop(session);
+    let mut sim = common::Sim::in_dir(&dir, common::opts());
+    sim.send(crit::tui::Msg::Start);
+    sim.send(crit::tui::Msg::Resize(120, 40));
+    let mut term = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| f.render_widget(&sim.app, f.area())).unwrap();
+    let screen = term.backend().to_string();
+    assert_eq!(screen.matches("3 samples agree").count(), 1, "{screen}");
+    assert!(!screen.contains("1 samples agree"), "{screen}");
+    let first = screen.find("“That is 120 + 36.”").expect("listed");
+    let second = screen.find("“So the answer is 156.”").expect("listed");
+    assert!(first < second, "the agreed critique ranks first: {screen}");
 }
