@@ -37,39 +37,57 @@ fn critique_events(dir: &Path) -> usize {
         .count()
 }
 
-/// The shipped prompts without the worked example of a correct answer
-/// (and the system line that says most answers are correct):
-/// the default model then finds flaws instead of answering "no flaw"
-/// (which it does for every short task tried with the shipped prompts).
+/// A critique template of the test's own: the shipped prompts make the
+/// default model answer "no flaw" ({"critiques":[]}) on every short task
+/// tried, which would leave nothing to merge. Checks and decomposition
+/// templates are the shipped ones.
+const EAGER_CRITIQUE: &str = r#"{{! A test template: every answer has a mistake, and the worked example finds one. }}
+=== system ===
+You are a strict reviewer. Every answer you are shown has a mistake: find it. You reply with JSON only.
+=== example user ===
+Question:
+<<<DATA
+A shop sells pencils at 3 for $1. How much do 12 pencils cost?
+DATA>>>
+Answer to review:
+<<<DATA
+12 pencils is 12 / 3 = 4 groups.
+So 12 pencils cost 4 x $1 = $5.
+DATA>>>
+Give each mistake as "quote" (the line with the mistake, copied exactly), "comment", "severity" and "category".
+=== example assistant ===
+{"critiques":[{"quote":"So 12 pencils cost 4 x $1 = $5.","comment":"4 x $1 is $4, not $5.","severity":"major","category":"arithmetic"}]}
+=== user ===
+Question:
+<<<DATA
+{{prompt}}
+DATA>>>
+Answer to review:
+<<<DATA
+{{answer}}
+DATA>>>
+{{#facts}}
+Facts computed by crit (exact, trust them):
+<<<DATA
+{{facts}}
+DATA>>>
+{{/facts}}
+Give each mistake as "quote" (the line with the mistake, copied exactly), "comment", "severity" and "category".
+"#;
+
 fn eager_prompts(dir: &Path) -> std::path::PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
     let out = dir.join("prompts");
     std::fs::create_dir_all(&out).unwrap();
-    for f in ["critique.txt", "checks.txt", "decompose.txt"] {
+    for f in ["checks.txt", "decompose.txt"] {
         std::fs::copy(src.join(f), out.join(f)).unwrap();
     }
-    let text = std::fs::read_to_string(src.join("critique.txt")).unwrap();
-    let first = text
-        .find("=== example assistant ===")
-        .expect("a worked example");
-    let second = text[first..]
-        .find("=== example user ===")
-        .map(|i| i + first);
-    let user = text.find("=== user ===").expect("the user turn");
-    let text = match second {
-        Some(s) if s < user => format!("{}{}", &text[..s], &text[user..]),
-        _ => text.clone(),
-    };
-    let text = text.replace(
-        "Most answers are correct: then reply {\"critiques\":[]}. ",
-        "",
-    );
-    std::fs::write(out.join("critique.txt"), text).unwrap();
+    std::fs::write(out.join("critique.txt"), EAGER_CRITIQUE).unwrap();
     out
 }
 
 #[test]
-fn two_samples_record_one_merged_critique_and_resume() {
+fn three_samples_record_one_merged_critique_and_resume() {
     let dir = tempfile::tempdir().unwrap();
     let tasks = dir.path().join("t.jsonl");
     std::fs::write(
@@ -86,7 +104,7 @@ fn two_samples_record_one_merged_critique_and_resume() {
         "--kinds",
         "critique",
         "--samples",
-        "2",
+        "3",
         "--threads",
         "1",
         "--max-tokens",
@@ -95,21 +113,21 @@ fn two_samples_record_one_merged_critique_and_resume() {
         prompts.to_str().unwrap(),
         // Hot sampling: the samples differ, and one of them finds the flaw.
         "--temperature",
-        "1.2",
+        "1.5",
         "--min-p",
         "0",
-        "--seed",
-        "45",
+        "--top-p",
+        "1",
     ];
     let out = crit(dir.path(), &args);
     assert!(out.status.success(), "{}", stderr(&out));
     let session = dir.path().join("s");
-    assert_eq!(critique_events(&session), 1, "one event for two samples");
+    assert_eq!(critique_events(&session), 1, "one event for three samples");
 
     let replay = Replay::read(&session).unwrap();
     let record = replay.state(0).current(Kind::Critique).expect("a critique");
     let p = &record.assistance.provenance;
-    assert_eq!(p.sample_seeds, [p.seed, p.seed + 1], "seeds recorded");
+    assert_eq!(p.sample_seeds, [p.seed, p.seed + 1, p.seed + 2], "seeds");
     assert!(p.gen_tokens > 0);
     let Output::Critique { critiques } = &record.assistance.output else {
         panic!("critique output")
@@ -119,11 +137,16 @@ fn two_samples_record_one_merged_critique_and_resume() {
         let n = c
             .agreement
             .expect("every merged critique has its agreement");
-        assert!((1..=2).contains(&n), "{n}");
+        assert!((1..=3).contains(&n), "{n}");
         assert!(c.span.is_some(), "anchored by construction");
     }
     let log = std::fs::read_to_string(session.join("events.jsonl")).unwrap();
-    let want = format!("\"sample_seeds\":[{},{}]", p.seed, p.seed + 1);
+    let want = format!(
+        "\"sample_seeds\":[{},{},{}]",
+        p.seed,
+        p.seed + 1,
+        p.seed + 2
+    );
     assert!(log.contains(&want), "{log}");
 
     // Resumed: the critique is there, nothing is generated again.
