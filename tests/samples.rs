@@ -149,6 +149,10 @@ fn three_samples_record_one_merged_critique_and_resume() {
     );
     assert!(log.contains(&want), "{log}");
 
+    let out = crit(dir.path(), &["show", "s"]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains(" of 3 samples)"), "{shown}");
+
     // Resumed: the critique is there, nothing is generated again.
     let out = crit(dir.path(), &args);
     assert!(out.status.success(), "{}", stderr(&out));

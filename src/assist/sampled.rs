@@ -35,16 +35,19 @@ impl SampleArgs {
         let env = std::env::var("CRIT_SAMPLES")
             .ok()
             .filter(|v| !v.trim().is_empty());
-        let n = match (self.samples, env) {
-            (Some(n), _) => n,
-            (None, Some(v)) => v.trim().parse().map_err(|_| {
-                StartError::BadOption(format!("CRIT_SAMPLES must be a number, not {v:?}"))
-            })?,
-            (None, None) => config.samples.unwrap_or(1),
+        let (n, from) = match (self.samples, env) {
+            (Some(n), _) => (n, "--samples"),
+            (None, Some(v)) => (
+                v.trim().parse().map_err(|_| {
+                    StartError::BadOption(format!("CRIT_SAMPLES must be a number, not {v:?}"))
+                })?,
+                "CRIT_SAMPLES",
+            ),
+            (None, None) => (config.samples.unwrap_or(1), "samples in the config file"),
         };
         if n == 0 || n > MAX_SAMPLES {
             return Err(StartError::BadOption(format!(
-                "--samples must be between 1 and {MAX_SAMPLES}, not {n}"
+                "{from} must be between 1 and {MAX_SAMPLES}, not {n}"
             )));
         }
         Ok(n)
