@@ -13,6 +13,7 @@
 
 mod llama_bench;
 mod report;
+mod samples;
 
 use super::Ctx;
 use crate::assist::engine::{self, Engine, JsonTracker, Prompter, Tuning};
@@ -55,14 +56,24 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Critique samples to price against one (`--samples` of generate and
+    /// review); 1 skips it.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub samples: u32,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let report = bench(&args, ctx)?;
+    let sampled = samples::measure(&args, ctx)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        v["samples"] = serde_json::to_value(&sampled)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", render(&report));
+        sampled
+            .iter()
+            .for_each(|s| print!("{}", samples::render(s)));
     }
     Ok(())
 }
