@@ -65,6 +65,15 @@ fn shared() -> &'static Harness {
 
 impl Harness {
     fn submit(&self, task: &Arc<Task>, kind: Kind) -> (u64, mpsc::Receiver<Event>) {
+        self.submit_seeded(task, kind, 42)
+    }
+
+    fn submit_seeded(
+        &self,
+        task: &Arc<Task>,
+        kind: Kind,
+        seed: u32,
+    ) -> (u64, mpsc::Receiver<Event>) {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel();
         self.routes.lock().unwrap().insert(id, tx);
@@ -72,7 +81,7 @@ impl Harness {
             id,
             task: task.clone(),
             kind,
-            seed: 42,
+            seed,
         });
         (id, rx)
     }
@@ -265,6 +274,49 @@ fn cached_prompt_prefix_gives_the_same_tokens_as_whole_prompts() {
     assert_eq!(c.prompt_tokens, w.prompt_tokens);
     assert_eq!(w.reused_tokens, 0);
     assert!(c.reused_tokens > 200, "{c:?}");
+}
+
+/// Another sample of the same prompt (new seed) keeps the previous
+/// request's prompt cells and decodes only the last `MIN_SEGMENT` tokens,
+/// and still samples exactly what a whole decode gives. Hot sampling over a
+/// long output, so a changed logit would show.
+#[test]
+fn same_prompt_again_reuses_its_cells_and_gives_the_same_tokens() {
+    let mut hot = settings(2048);
+    hot.sampler.temperature = 1.0;
+    hot.max_tokens = 160;
+    let cached = start_tuned(hot.clone(), Tuning { prefix_cache: true });
+    let whole = start_tuned(
+        hot,
+        Tuning {
+            prefix_cache: false,
+        },
+    );
+    let task = &gsm8k_tasks()[0];
+    let run = |h: &Harness, seed| collect(&h.submit_seeded(task, Kind::Checks, seed).1);
+    let first = run(&cached, 7);
+    let before = cached.engine.stats();
+    let again = run(&cached, 8);
+    let fresh = run(&whole, 8);
+    let (a, b) = (last(&again), last(&fresh));
+    assert_eq!(
+        a, b,
+        "another sample on the kept cells differs from a whole decode"
+    );
+    assert_ne!(last(&first), a, "seeds 7 and 8 sampled the same text");
+    let after = cached.engine.stats();
+    let prompt = after.prompt_tokens - before.prompt_tokens;
+    assert_eq!(after.reused_tokens - before.reused_tokens, prompt - 64);
+}
+
+/// The raw text of a finished request, or the failure (max_tokens keeps the
+/// raw output in its message): both show what was sampled.
+fn last(events: &[Event]) -> String {
+    match events.last() {
+        Some(Event::Done { assistance, .. }) => assistance.raw.clone(),
+        Some(Event::Failed { error, .. }) => error.clone(),
+        other => panic!("no result: {other:?}"),
+    }
 }
 
 #[test]

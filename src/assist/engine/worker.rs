@@ -47,6 +47,10 @@ pub(super) struct Worker<'m> {
     prompter: Prompter<'m>,
     tuning: Tuning,
     prefixes: PrefixCache,
+    /// The prompt whose cells the cache holds (empty when unknown): the
+    /// next request with the same prompt (another critique sample, a
+    /// retry, a regeneration) keeps them.
+    last_prompt: Vec<LlamaToken>,
 }
 
 enum Outcome {
@@ -76,6 +80,7 @@ impl<'m> Worker<'m> {
             prompter: Prompter::new(model, setup.prompts, &setup.settings),
             tuning: setup.tuning,
             prefixes: PrefixCache::default(),
+            last_prompt: Vec::new(),
             settings: setup.settings,
             info: setup.info,
             events: setup.events,
@@ -165,6 +170,41 @@ impl<'m> Worker<'m> {
     /// prompt tokens were restored rather than decoded.
     fn decode_prompt(&mut self, kind: Kind, fitted: &Fitted) -> Result<usize, GenError> {
         let tokens = &fitted.tokens;
+        let last = std::mem::take(&mut self.last_prompt);
+        let reused = match self.reuse_last(&last, tokens)? {
+            Some(kept) => kept,
+            None => self.decode_fresh(kind, tokens)?,
+        };
+        self.last_prompt = last;
+        self.last_prompt.clone_from(tokens);
+        Ok(reused)
+    }
+
+    /// Same prompt as the request before: drop that request's generated
+    /// cells and the prompt's last `MIN_SEGMENT` tokens, and decode those
+    /// again for fresh logits (one batch of `MIN_SEGMENT`: the kernel every
+    /// prompt batch uses, so the logits are the ones a whole decode gives).
+    fn reuse_last(
+        &mut self,
+        last: &[LlamaToken],
+        tokens: &[LlamaToken],
+    ) -> Result<Option<usize>, GenError> {
+        if !self.tuning.prefix_cache || last != tokens || tokens.len() < 2 * MIN_SEGMENT {
+            return Ok(None);
+        }
+        let keep = tokens.len() - MIN_SEGMENT;
+        match self
+            .ctx
+            .clear_kv_cache_seq(Some(0), Some(keep as u32), None)
+        {
+            Ok(true) => {}
+            _ => return Ok(None),
+        }
+        self.decode_tokens(&tokens[keep..], keep, true)?;
+        Ok(Some(keep))
+    }
+
+    fn decode_fresh(&mut self, kind: Kind, tokens: &[LlamaToken]) -> Result<usize, GenError> {
         self.ctx.clear_kv_cache();
         let mut done = 0;
         let mut reused = 0;
