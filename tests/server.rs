@@ -527,16 +527,8 @@ fn bench_against_llama_server_reports_both_passes() {
         dir.path(),
         r#"{"id":"eggs","prompt":"Janet has 16 eggs and eats 3. How many are left?","answer":"16 - 3 = 13. She has 13 eggs left."}"#,
     );
-    let args = [
-        "bench",
-        "--backend",
-        &server.url,
-        "--tasks",
-        &tasks,
-        "--max-tokens",
-        "64",
-        "--json",
-    ];
+    let args = ["bench", "--backend", &server.url, "--tasks", &tasks];
+    let args = [&args[..], &["--max-tokens", "64", "--json"]].concat();
     let out = crit(dir.path(), &args, Duration::from_secs(240));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}\n{}", server.log_tail());
@@ -600,8 +592,6 @@ fn bench_with_bad_backend_flags_exits_2() {
     let (code, err) = run(&["--backend", "http://h/v1", "--model", "m.gguf"]);
     assert_eq!(code, Some(2), "a server or a model file, not both: {err}");
     let url = format!("http://127.0.0.1:{}/v1", harness::free_port());
-    let (code, err) = run(&["--backend", &url, "--concurrency", "0"]);
-    assert_eq!(code, Some(2), "{err}");
     let (code, err) = run(&["--backend", &url]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains(&format!("cannot connect to {url}")), "{err}");

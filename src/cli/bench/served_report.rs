@@ -3,12 +3,15 @@
 
 use super::report::{median, ratio, tps, TaskWall};
 use super::served::{wall, PassRun};
+use crate::assist::schema::clip;
 use crate::assist::{Kind, Provenance};
 use crate::sanitize::sanitize_line;
 use serde::Serialize;
 
 /// Distinct failure messages kept for the report.
 const ERRORS_KEPT: usize = 5;
+/// Bytes of each shown in the table (the JSON keeps them whole).
+const ERROR_SHOWN: usize = 240;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -63,8 +66,9 @@ pub struct Row {
     pub cached_tokens: u64,
     /// Prompt tokens the server processed: `prompt_tokens - cached_tokens`.
     pub processed_tokens: u64,
-    /// Medians per request of the prompt tokens and the processed ones.
+    /// Medians per request of the three above.
     pub median_prompt_tokens: f64,
+    pub median_cached: f64,
     pub median_processed: f64,
     pub prompt_ms: u64,
     /// Processed prompt tokens per second of prompt time.
@@ -76,6 +80,8 @@ pub struct Row {
     pub gen_tps: f64,
     #[serde(skip)]
     prompts: Vec<f64>,
+    #[serde(skip)]
+    cached: Vec<f64>,
     #[serde(skip)]
     processed: Vec<f64>,
 }
@@ -293,6 +299,7 @@ fn add(r: &mut Row, p: Option<&Provenance>) {
     r.cached_tokens += u64::from(cached);
     r.processed_tokens += u64::from(processed);
     r.prompts.push(p.prompt_tokens as f64);
+    r.cached.push(cached as f64);
     r.processed.push(processed as f64);
     r.prompt_ms += p.prompt_ms;
     r.gen_tokens += u64::from(p.gen_tokens);
@@ -303,6 +310,7 @@ fn finish_row(r: &mut Row) {
     r.prompt_tps = tps(r.processed_tokens, r.prompt_ms);
     r.gen_tps = tps(r.gen_tokens, r.gen_ms);
     r.median_prompt_tokens = median(&r.prompts);
+    r.median_cached = median(&r.cached);
     r.median_processed = median(&r.processed);
 }
 
@@ -318,6 +326,7 @@ fn sum_rows(name: &str, rows: &[Row]) -> Row {
         t.gen_tokens += r.gen_tokens;
         t.gen_ms += r.gen_ms;
         t.prompts.extend(&r.prompts);
+        t.cached.extend(&r.cached);
         t.processed.extend(&r.processed);
     }
     finish_row(&mut t);
@@ -364,14 +373,14 @@ pub fn render(r: &Report) -> String {
             row.requests,
             row.failed,
             row.median_prompt_tokens,
-            row.median_prompt_tokens - row.median_processed,
+            row.median_cached,
             row.median_processed,
             row.prompt_tps,
             row.gen_tokens,
             row.gen_tps
         ));
     }
-    out.push_str("\nprompt, cached, processed = prompt tokens per request from the server's usage, those it reused from its cache and those it processed (medians).\nall = every kind, as crit asks (the server may reuse cached prompt tokens); uncached = the same with \"cache_prompt\": false (llama.cpp).\nEach pass tags its task's prompt uniquely, so only what all tasks share (system message, worked example) can come from the cache.\n");
+    out.push_str("\nprompt, cached, processed = prompt tokens per request from the server's usage, those it reused from its cache and those it processed (medians).\nall = every kind, as crit asks (the server may reuse cached prompt tokens); uncached = the same with \"cache_prompt\": false (llama.cpp).\nEach pass tags its task's prompt uniquely, so only what all tasks share (system message, worked example) can come from the cache.\nWall times include generation, whose length can differ between the passes (their prompts differ by the tag); the prompt-time ratio leaves it out.\n");
     out.push_str(if r.server_timings {
         "tok/s are the server's own timings (llama.cpp's timings), per request.\n"
     } else {
@@ -423,7 +432,10 @@ pub fn render(r: &Report) -> String {
         ));
     }
     for e in &r.errors {
-        out.push_str(&format!("failed: {}\n", sanitize_line(e)));
+        out.push_str(&format!(
+            "failed: {}\n",
+            sanitize_line(&clip(e, ERROR_SHOWN))
+        ));
     }
     out
 }
@@ -518,7 +530,10 @@ mod tests {
         let critique = &r.kinds[0];
         assert_eq!((critique.requests, critique.cached_tokens), (3, 1000));
         assert_eq!(critique.processed_tokens, 600 + 100 + 100);
-        assert_eq!(critique.median_processed, 100.0);
+        assert_eq!(
+            (critique.median_cached, critique.median_processed),
+            (500.0, 100.0)
+        );
         assert_eq!(r.kinds[2].failed, 1);
         assert_eq!((r.uncached.requests, r.uncached.cached_tokens), (9, 0));
         assert_eq!(r.uncached.prompt_tps, 5400.0 * 1000.0 / 27_000.0);
