@@ -17,6 +17,8 @@ pub struct Config {
     pub threads: Option<i32>,
     pub n_ctx: Option<u32>,
     pub max_tokens: Option<u32>,
+    /// Critique sets sampled per task (`--samples`).
+    pub samples: Option<u32>,
     /// Review UI settings.
     pub review: ReviewConfig,
     /// Sampler chain settings (recorded in every assistance's provenance).

@@ -152,6 +152,7 @@ fn fake_assistance(quote: &str) -> crit::assist::Assistance {
             prompt_sha256: "2".repeat(64),
             sampler: Some(SamplerSettings::default()),
             seed: 1,
+            sample_seeds: Vec::new(),
             n_ctx: 512,
             n_threads: 1,
             max_tokens: 16,

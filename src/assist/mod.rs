@@ -17,6 +17,7 @@ pub mod prompt;
 mod provenance;
 pub mod rank;
 pub mod remote;
+pub mod sampled;
 pub mod schema;
 pub mod scripted;
 pub mod tools;
@@ -320,6 +321,10 @@ pub struct Provenance {
     pub sampler: Option<SamplerSettings>,
     #[serde(default)]
     pub seed: u32,
+    /// The seeds of the critique sets merged into this one (`--samples N`,
+    /// `seed` first); empty, and absent on disk, for one sample.
+    #[serde(default)]
+    pub sample_seeds: Vec<u32>,
     #[serde(default)]
     pub n_ctx: u32,
     #[serde(default)]

@@ -8,7 +8,12 @@
 //! - `{{steps}}`: the answer's segments (its own steps), numbered;
 //! - `{{facts}}`: what crit's tool checks found (each calculation and the
 //!   final answer against the reference), one per line;
+//! - `{{reference_final}}`: the reference's final answer alone (`18` from
+//!   GSM8K's `#### 18`, a `\boxed{}` value, an `A:` line), when crit can
+//!   find one: a few tokens instead of a whole solution in every prompt;
 //! - `{{#reference}}..{{/reference}}`: only when the task has a reference;
+//!   `{{#reference_final}}..{{/reference_final}}`: only when its final
+//!   answer was found;
 //! - `{{#facts}}..{{/facts}}`: only when there are facts;
 //! - `{{#pairwise}}..{{/pairwise}}` / `{{^pairwise}}..{{/pairwise}}`: only for
 //!   pairwise / non-pairwise tasks;
@@ -254,10 +259,11 @@ fn section_value(name: &str, task: &Task) -> std::result::Result<bool, String> {
             .reference
             .as_deref()
             .is_some_and(|r| !r.trim().is_empty())),
+        "reference_final" => Ok(reference_final(task).is_some()),
         "pairwise" => Ok(task.is_pairwise()),
         "facts" => Ok(!tools::checks(task).is_empty()),
         other => Err(format!(
-            "unknown section {other:?} (known: reference, pairwise, facts)"
+            "unknown section {other:?} (known: reference, reference_final, pairwise, facts)"
         )),
     }
 }
@@ -268,12 +274,27 @@ fn placeholder<'t>(name: &str, task: &'t Task) -> std::result::Result<Cow<'t, st
         "answer" => Ok(task.answer.as_str().into()),
         "answer_b" => Ok(task.answer_b.as_deref().unwrap_or("").into()),
         "reference" => Ok(task.reference.as_deref().unwrap_or("").into()),
+        "reference_final" => Ok(reference_final(task).unwrap_or_default().into()),
         "steps" => Ok(numbered_steps(task).into()),
         "facts" => Ok(facts(task).into()),
         other => Err(format!(
-            "unknown placeholder {{{{{other}}}}} (known: prompt, answer, answer_b, reference, steps, facts)"
+            "unknown placeholder {{{{{other}}}}} (known: prompt, answer, answer_b, reference, reference_final, steps, facts)"
         )),
     }
+}
+
+/// The reference's final answer as written there (`$1,200`, `x = 5`).
+fn reference_final(task: &Task) -> Option<String> {
+    let reference = task.reference.as_deref()?;
+    let found = tools::final_answer::extract_reference(reference)?;
+    Some(
+        found
+            .marked
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+    .filter(|s| !s.is_empty())
 }
 
 /// The segments the model annotates, numbered from 1 (one per line; a
@@ -488,13 +509,22 @@ mod tests {
     #[test]
     fn sections_follow_the_task() {
         let mut t = task();
-        t.reference = Some("REF".into());
+        t.reference = Some("She has 16 - 7 = 9 eggs, so $1,200.\n#### $1,200".into());
         t.answer_b = Some("BBB".into());
         let m = Prompts::builtin().render(Kind::Critique, &t).unwrap();
+        // The final answer alone, not the whole solution.
         assert!(m
             .user
-            .contains("Reference answer (trusted):\n<<<DATA\nREF\nDATA>>>"));
+            .contains("Reference final answer (trusted): $1,200\n"));
+        assert!(!m.user.contains("16 - 7"), "{}", m.user);
         assert!(m.user.contains("Answer B:\n<<<DATA\nBBB"));
+        assert!(!m.user.contains("\n\n\n"), "{}", m.user);
+        // No final answer to find: the whole reference.
+        let prose = "The river is older than the city, as the records of many travellers in the long years before the bridge was built agree, and no later account disputes it.";
+        t.reference = Some(prose.into());
+        let m = Prompts::builtin().render(Kind::Critique, &t).unwrap();
+        let whole = format!("Reference answer (trusted):\n<<<DATA\n{prose}\nDATA>>>");
+        assert!(m.user.contains(&whole), "{}", m.user);
         assert!(!m.user.contains("\n\n\n"), "{}", m.user);
     }
 

@@ -43,6 +43,7 @@ impl Provenance {
             prompt_sha256: String::new(),
             sampler: None,
             seed: 0,
+            sample_seeds: Vec::new(),
             n_ctx: 0,
             n_threads: 0,
             max_tokens: 0,
@@ -94,6 +95,8 @@ struct Written<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     seed: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    sample_seeds: Option<&'a [u32]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     n_ctx: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     n_threads: Option<i32>,
@@ -123,6 +126,7 @@ impl Serialize for Provenance {
             prompt_sha256,
             sampler,
             seed,
+            sample_seeds,
             n_ctx,
             n_threads,
             max_tokens,
@@ -143,6 +147,7 @@ impl Serialize for Provenance {
             prompt_sha256: keep(prompt_sha256.as_str()),
             sampler: sampler.as_ref(),
             seed: generated.then_some(*seed),
+            sample_seeds: (!sample_seeds.is_empty()).then_some(sample_seeds.as_slice()),
             n_ctx: generated.then_some(*n_ctx),
             n_threads: generated.then_some(*n_threads),
             max_tokens: generated.then_some(*max_tokens),

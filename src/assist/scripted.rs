@@ -175,6 +175,7 @@ pub fn provenance(req: &Request, gen_tokens: u32) -> Provenance {
         prompt_sha256: crate::hash::sha256_hex(req.task.answer.as_bytes()),
         sampler: Some(SamplerSettings::default()),
         seed: req.seed,
+        sample_seeds: Vec::new(),
         n_ctx: 4096,
         n_threads: 1,
         max_tokens: 512,

@@ -14,6 +14,7 @@
 
 mod llama_bench;
 mod report;
+mod samples;
 mod served;
 mod served_report;
 
@@ -58,6 +59,10 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Critique samples to price against one (`--samples` of generate and
+    /// review); 1 skips it.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub samples: u32,
     #[command(flatten)]
     pub server: served::ServerArgs,
 }
@@ -67,10 +72,16 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         return served::run(&args, remote);
     }
     let report = bench(&args, ctx)?;
+    let sampled = samples::measure(&args, ctx)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut v = serde_json::to_value(&report)?;
+        v["samples"] = serde_json::to_value(&sampled)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print!("{}", render(&report));
+        sampled
+            .iter()
+            .for_each(|s| print!("{}", samples::render(s)));
     }
     Ok(())
 }

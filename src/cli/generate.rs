@@ -4,6 +4,7 @@
 
 use super::{Ctx, Interrupted};
 use crate::assist::options::EngineArgs;
+use crate::assist::sampled::{self, SampleArgs};
 use crate::assist::{self, Assistant, Kind, Request};
 use crate::session::work::{self, Need};
 use crate::session::{Body, Session};
@@ -36,6 +37,8 @@ pub struct Args {
     pub kinds: Vec<Kind>,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub sampling: SampleArgs,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
@@ -50,6 +53,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     let format = loaded.format.unwrap_or(Format::Native);
     let dir = ctx.session_dir(&args.session)?;
     args.engine.check(&ctx.config)?;
+    let samples = args.sampling.resolve(&ctx.config)?;
     let mut session = Session::create_or_open(
         &dir,
         &loaded.tasks,
@@ -82,7 +86,9 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
         return Ok(());
     }
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let (engine, _name) = args.engine.start_assistant(&ctx.config, tx)?;
+    let (engine, _name) = sampled::start(samples, tx, |tx| {
+        args.engine.start_assistant(&ctx.config, tx)
+    })?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

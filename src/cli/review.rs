@@ -4,6 +4,7 @@
 
 use super::{BadInput, Ctx};
 use crate::assist::options::EngineArgs;
+use crate::assist::sampled::{self, SampleArgs};
 use crate::assist::{Assistant, EventSender};
 use crate::audit::assign::{self, StudySpec};
 use crate::session::event::{Protocol, ProtocolSpec};
@@ -59,6 +60,8 @@ pub struct Args {
     pub prefetch: Option<usize>,
     #[command(flatten)]
     pub engine: EngineArgs,
+    #[command(flatten)]
+    pub sampling: SampleArgs,
     /// Use the scripted assistant (fixed, model-free output) for demos and tests.
     #[arg(long, hide = true)]
     pub scripted: bool,
@@ -177,14 +180,23 @@ fn assistant(
     if args.no_assist {
         return (None, Some("--no-assist".into()), "no model".into());
     }
+    // Checked before the terminal is taken over (`run`).
+    let samples = args.sampling.resolve(&ctx.config).unwrap_or(1);
     if args.scripted {
-        let a = crate::assist::scripted::Scripted::new(tx);
-        return (Some(Box::new(a)), None, "scripted".into());
+        let scripted = |tx| -> Result<_, std::convert::Infallible> {
+            let a: Box<dyn Assistant> = Box::new(crate::assist::scripted::Scripted::new(tx));
+            Ok((a, "scripted".to_string()))
+        };
+        let Ok((a, name)) = sampled::start(samples, tx, scripted);
+        return (Some(a), None, name);
     }
     // A missing model, a failed load or an unreachable server leaves the UI
     // working for manual review; the reason is shown in the status line and
     // assistance panel.
-    match args.engine.start_assistant(&ctx.config, tx) {
+    let started = sampled::start(samples, tx, |tx| {
+        args.engine.start_assistant(&ctx.config, tx)
+    });
+    match started {
         Ok((assistant, name)) => (Some(assistant), None, name),
         Err(e) => (None, Some(format!("{e:#}")), "no model".into()),
     }
@@ -205,6 +217,7 @@ pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
     // A bad --backend URL or key variable is bad input, found before the
     // terminal is taken over.
     args.engine.remote_settings(&ctx.config)?;
+    args.sampling.resolve(&ctx.config)?;
     let keymap = Keymap::with_overrides(&ctx.config.keys).map_err(BadInput::from_err)?;
     let guidelines = read_guidelines(&args)?;
     let evaluator = evaluator(&args, ctx);

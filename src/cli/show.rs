@@ -102,10 +102,16 @@ fn render_assistance(s: &mut String, a: &Assistance) {
     match &a.output {
         Output::Critique { critiques } => {
             for (i, c) in critiques.iter().enumerate() {
-                let anchor = match c.span {
+                let mut anchor = match c.span {
                     Some(sp) => format!("bytes {}..{}", sp.start, sp.end),
                     None => "unanchored".into(),
                 };
+                if let Some(n) = c.agreement {
+                    anchor.push_str(&match a.provenance.sample_seeds.len() {
+                        0 => format!(", flagged by {n} samples"),
+                        of => format!(", flagged by {n} of {of} samples"),
+                    });
+                }
                 let _ = writeln!(
                     s,
                     "  {}. [{:?}/{}] \"{}\" ({anchor})\n     {}",

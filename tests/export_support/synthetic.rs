@@ -26,6 +26,7 @@ pub fn provenance(template: &str) -> Provenance {
         prompt_sha256: "p".repeat(64),
         sampler: Some(SamplerSettings::default()),
         seed: 7,
+        sample_seeds: Vec::new(),
         n_ctx: 4096,
         n_threads: 1,
         max_tokens: 512,

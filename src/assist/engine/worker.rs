@@ -142,6 +142,7 @@ impl<'m> Worker<'m> {
             prompt_sha256: crate::hash::sha256_hex(fitted.text.as_bytes()),
             sampler: Some(self.settings.sampler.clone()),
             seed: req.seed,
+            sample_seeds: Vec::new(),
             n_ctx: self.settings.n_ctx,
             n_threads: self.settings.n_threads,
             max_tokens: self.settings.max_tokens,

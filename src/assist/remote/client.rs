@@ -128,6 +128,7 @@ fn provenance(
         prompt_sha256: request::messages_sha256(msgs),
         sampler: Some(sh.engine.sampler.clone()),
         seed: req.seed,
+        sample_seeds: Vec::new(),
         n_ctx: sh.n_ctx,
         n_threads: 0,
         max_tokens: sh.engine.max_tokens,

@@ -455,6 +455,7 @@ fn imported_assistance(critiques: Vec<Critique>) -> Assistance {
             prompt_sha256: String::new(),
             sampler: Some(Default::default()),
             seed: 0,
+            sample_seeds: Vec::new(),
             n_ctx: 0,
             n_threads: 0,
             max_tokens: 0,

@@ -138,6 +138,8 @@ struct Group {
     settings: EngineSettings,
     /// `None` for the local model; else the server URL and model asked for.
     server: Option<(String, String)>,
+    /// Critique samples per request (`--samples`; 1 for everything else).
+    samples: u32,
     pieces: Vec<usize>,
 }
 
@@ -169,10 +171,17 @@ pub fn regenerate(
         let done = match &g.server {
             None => {
                 let path = &model.as_ref().expect("a local piece resolved the model").0;
-                run::local(path, &g.settings, &prompts, &picked)?
+                run::local(path, &g.settings, g.samples, &prompts, &picked)?
             }
             Some((url, name)) => {
-                run::remote(url, name, &g.settings, opts, config, &prompts, &picked)?
+                let how = run::How {
+                    settings: &g.settings,
+                    samples: g.samples,
+                    opts,
+                    config,
+                    prompts: &prompts,
+                };
+                run::remote(url, name, &how, &picked)?
             }
         };
         for (&i, row) in g.pieces.iter().zip(done) {
@@ -192,14 +201,16 @@ fn add_to_group(
     i: usize,
 ) {
     let settings = recorded_settings(piece.provenance());
+    let samples = piece.provenance().sample_seeds.len().max(1) as u32;
     match groups
         .iter_mut()
-        .find(|g| g.settings == settings && g.server == server)
+        .find(|g| g.settings == settings && g.server == server && g.samples == samples)
     {
         Some(g) => g.pieces.push(i),
         None => groups.push(Group {
             settings,
             server,
+            samples,
             pieces: vec![i],
         }),
     }
@@ -216,6 +227,9 @@ fn plan(
 ) -> Result<std::result::Result<Option<(String, String)>, String>> {
     let p = piece.provenance();
     if let Some(why) = template_differs(p, piece.kind(), prompts) {
+        return Ok(Err(why));
+    }
+    if let Some(why) = samples_differ(p) {
         return Ok(Err(why));
     }
     match (&p.model, &p.served) {
@@ -246,6 +260,17 @@ fn plan(
         }
         (None, None) => Ok(Err("no model recorded with it".into())),
     }
+}
+
+/// Sampled pieces re-run through `assist::sampled`, which gives the
+/// samples seeds `seed, seed+1, …`: other recorded seeds cannot be re-run.
+fn samples_differ(p: &Provenance) -> Option<String> {
+    let s = &p.sample_seeds;
+    let consecutive = s
+        .iter()
+        .enumerate()
+        .all(|(k, &seed)| seed == p.seed.wrapping_add(k as u32));
+    (!consecutive).then(|| format!("sample seeds {s:?} do not follow seed {}", p.seed))
 }
 
 /// The template of `kind` now against the one recorded (by SHA-256).

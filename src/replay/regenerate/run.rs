@@ -8,6 +8,7 @@ use crate::assist::engine::Engine;
 use crate::assist::options::StartError;
 use crate::assist::prompt::Prompts;
 use crate::assist::remote::Remote;
+use crate::assist::sampled;
 use crate::assist::{Assistant, EngineSettings, Event, EventReceiver, Request};
 use crate::config::Config;
 use crate::sanitize::sanitize_line;
@@ -17,6 +18,7 @@ use std::path::Path;
 pub(super) fn local(
     path: &Path,
     settings: &EngineSettings,
+    samples: u32,
     prompts: &Prompts,
     pieces: &[&Piece],
 ) -> Result<Vec<Row>> {
@@ -27,24 +29,34 @@ pub(super) fn local(
             source,
         }
     })?;
-    submit(&engine, pieces);
+    let (engine, rx) = sampled::wrap(Box::new(engine), rx, samples);
+    submit(engine.as_ref(), pieces);
     let rows = collect(rx, pieces);
     drop(engine);
     rows
 }
 
+/// How a group of served pieces runs.
+pub(super) struct How<'a> {
+    pub settings: &'a EngineSettings,
+    /// Critique samples per request, merged as recorded.
+    pub samples: u32,
+    pub opts: &'a Options,
+    pub config: &'a Config,
+    pub prompts: &'a Prompts,
+}
+
 /// Run `pieces` on the server at `url`, asking for model `name`. A server
 /// that cannot be reached, or no longer serves the recorded model, leaves
 /// them not run.
-pub(super) fn remote(
-    url: &str,
-    name: &str,
-    settings: &EngineSettings,
-    opts: &Options,
-    config: &Config,
-    prompts: &Prompts,
-    pieces: &[&Piece],
-) -> Result<Vec<Row>> {
+pub(super) fn remote(url: &str, name: &str, how: &How, pieces: &[&Piece]) -> Result<Vec<Row>> {
+    let How {
+        settings,
+        samples,
+        opts,
+        config,
+        prompts,
+    } = how;
     let mut args = opts.engine.clone();
     args.backend = Some(url.to_string());
     args.model = None;
@@ -55,7 +67,7 @@ pub(super) fn remote(
     remote.model_name = Some(name.to_string());
     // One request at a time: batching on a server may change the numbers.
     remote.concurrency = Some(1);
-    remote.engine = settings.clone();
+    remote.engine = (*settings).clone();
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let not_run = |why: String| {
         pieces
@@ -63,7 +75,7 @@ pub(super) fn remote(
             .map(|p| p.row(Outcome::NotRun { why: why.clone() }, Vec::new()))
             .collect()
     };
-    let server = match Remote::connect(remote, prompts.clone(), tx) {
+    let server = match Remote::connect(remote, (*prompts).clone(), tx) {
         Ok(s) => s,
         Err(e) => return Ok(not_run(format!("the server cannot be used: {e}"))),
     };
@@ -83,7 +95,8 @@ pub(super) fn remote(
             sanitize_line(&models.join(", "))
         )));
     }
-    submit(&server, pieces);
+    let (server, rx) = sampled::wrap(Box::new(server), rx, *samples);
+    submit(server.as_ref(), pieces);
     collect(rx, pieces)
 }
 
