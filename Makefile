@@ -41,9 +41,12 @@ test: model tools test-deps
 	$(CARGO) test --release
 
 # With llama.cpp's own llama-bench beside it (LLAMA_BENCH), crit bench sets
-# llama.cpp's figures at the same depth and threads next to its own.
+# llama.cpp's figures at the same depth and threads next to its own. Then
+# the same tasks through llama.cpp's llama-server (started and stopped by
+# the script, never while the local bench runs): cached / uncached.
 bench: model tools
 	LLAMA_BENCH=$$(scripts/llama-tools.sh --print-dir)/llama-bench $(BIN) bench
+	scripts/bench-server.sh
 	$(CARGO) bench --bench export
 	$(CARGO) bench --bench render
 	$(CARGO) bench --bench audit

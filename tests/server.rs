@@ -515,3 +515,84 @@ fn bad_backend_flags_exit_2_and_an_absent_server_exits_1() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains(&format!("cannot connect to {url}")), "{err}");
 }
+
+/// `crit bench --backend`: one task with a correct answer (its critique is
+/// short enough for 64 tokens), both passes, the report as JSON.
+#[test]
+fn bench_against_llama_server_reports_both_passes() {
+    let _one = serial();
+    let server = LlamaServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tasks = write_tasks(
+        dir.path(),
+        r#"{"id":"eggs","prompt":"Janet has 16 eggs and eats 3. How many are left?","answer":"16 - 3 = 13. She has 13 eggs left."}"#,
+    );
+    let args = ["bench", "--backend", &server.url, "--tasks", &tasks];
+    let args = [&args[..], &["--max-tokens", "64", "--json"]].concat();
+    let out = crit(dir.path(), &args, Duration::from_secs(240));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}\n{}", server.log_tail());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(r["served_model"], server.model_id());
+    assert!(r["system_fingerprint"]
+        .as_str()
+        .is_some_and(|f| !f.is_empty()));
+    assert_eq!(
+        (r["slots"].as_u64(), r["concurrency"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(r["server_timings"], true, "llama.cpp reports its timings");
+    assert_eq!(r["cache_reported"], true);
+    let wall = &r["task_wall_ms"][0];
+    assert_eq!(wall["task"], "eggs");
+    assert!(wall["cached_ms"].as_u64() > Some(0) && wall["uncached_ms"].as_u64() > Some(0));
+    for key in ["first_critique", "first_critique_uncached"] {
+        let f = &r[key];
+        assert_eq!(f["samples"], 1, "{key}: {f}");
+        let token = f["median_first_token_ms"].as_f64().unwrap();
+        let item = f["median_first_item_ms"].as_f64().unwrap();
+        assert!(token > 0.0 && item >= token, "{key}: {f}");
+    }
+    for row in [&r["total"], &r["uncached"]] {
+        assert_eq!(row["requests"], 3, "{row}");
+        // Usage from the server; checks or steps may stop at 64 tokens.
+        assert!(row["prompt_tokens"].as_u64() > Some(300), "{row}");
+        assert!(row["gen_tokens"].as_u64() > Some(0), "{row}");
+        assert!(row["prompt_tps"].as_f64() > Some(0.0), "{row}");
+    }
+    assert_eq!(
+        r["uncached"]["cached_tokens"], 0,
+        "cache_prompt false: the server processed every prompt token"
+    );
+    assert!(
+        r["cache"]["median_ratio"].as_f64() > Some(0.0),
+        "{}",
+        r["cache"]
+    );
+    assert!(
+        r["cache"]["median_prompt_ratio"].as_f64() > Some(0.0),
+        "{}",
+        r["cache"]
+    );
+}
+
+#[test]
+fn bench_with_bad_backend_flags_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["bench"];
+        args.extend_from_slice(extra);
+        let out = crit(dir.path(), &args, Duration::from_secs(60));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        (out.status.code(), err)
+    };
+    let (code, err) = run(&["--backend", "ftp://h/v1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("use an http:// or https:// URL"), "{err}");
+    let (code, err) = run(&["--backend", "http://h/v1", "--model", "m.gguf"]);
+    assert_eq!(code, Some(2), "a server or a model file, not both: {err}");
+    let url = format!("http://127.0.0.1:{}/v1", harness::free_port());
+    let (code, err) = run(&["--backend", &url]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&format!("cannot connect to {url}")), "{err}");
+}

@@ -366,6 +366,11 @@ pub struct Served {
     /// Whether `prompt_ms`/`gen_ms` are the server's own timings (llama.cpp
     /// reports them) rather than measured by crit over the network.
     pub server_timings: bool,
+    /// Prompt tokens the server reused from its cache instead of processing
+    /// them (`usage.prompt_tokens_details.cached_tokens`, else llama.cpp's
+    /// `timings.cache_n`); absent when the server does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_tokens: Option<u32>,
 }
 
 impl Provenance {
@@ -521,6 +526,7 @@ mod tests {
             attempts: 1,
             first_token_ms: 3,
             server_timings: false,
+            cached_tokens: None,
         });
         let v = serde_json::to_value(&p).unwrap();
         assert!(v.get("model").is_none(), "absent, not faked");

@@ -9,11 +9,14 @@
 //! right after it by a minimal greedy decode loop written directly against
 //! llama-cpp-2 (same model, prompt tokens, token count and threads). With
 //! `LLAMA_BENCH` naming a `llama-bench` binary, llama.cpp's own figures at
-//! the same depth and threads are set beside crit's.
+//! the same depth and threads are set beside crit's. With `--backend URL`
+//! it measures that server instead (`served`).
 
 mod llama_bench;
 mod report;
 mod samples;
+mod served;
+mod served_report;
 
 use super::Ctx;
 use crate::assist::engine::{self, Engine, JsonTracker, Prompter, Tuning};
@@ -60,9 +63,14 @@ pub struct Args {
     /// review); 1 skips it.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub samples: u32,
+    #[command(flatten)]
+    pub server: served::ServerArgs,
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> anyhow::Result<()> {
+    if let Some(remote) = served::settings(&args, &ctx.config)? {
+        return served::run(&args, remote);
+    }
     let report = bench(&args, ctx)?;
     let sampled = samples::measure(&args, ctx)?;
     if args.json {

@@ -44,7 +44,8 @@ pub enum Command {
     Sessions(sessions::Args),
     /// Manage the default model (fetch, path).
     Model(model::Args),
-    /// Measure the engine's throughput against a minimal llama.cpp decode loop.
+    /// Measure the engine's throughput against a minimal llama.cpp decode loop
+    /// (or, with --backend, a server's cost per task with and without its prompt cache).
     Bench(bench::Args),
     /// Review tasks in the terminal UI: label assistance, record verdicts.
     Review(review::Args),

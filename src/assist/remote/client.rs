@@ -56,6 +56,7 @@ pub async fn run(sh: &Shared, req: &Request) -> Result<Box<Assistance>, RemoteEr
         sampler: &sh.engine.sampler,
         seed: req.seed,
         max_tokens: sh.engine.max_tokens,
+        cache_prompt: sh.cache_prompt,
     };
     let body = request::chat_body(&msgs, &ask);
     let (response, attempts, sent) = send(sh, body).await?;
@@ -119,6 +120,7 @@ fn provenance(
             attempts,
             first_token_ms,
             server_timings: r.timings.is_some(),
+            cached_tokens: r.cached_tokens(),
         }),
         tool: None,
         template_name: template.name.clone(),

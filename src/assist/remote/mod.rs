@@ -73,6 +73,11 @@ pub struct RemoteSettings {
     pub retry: RetryPolicy,
     /// Sampler and max_tokens (n_ctx and threads are the server's business).
     pub engine: EngineSettings,
+    /// llama.cpp's `cache_prompt` request field, sent only when set: `false`
+    /// makes llama-server process the whole prompt instead of reusing what
+    /// its slots and prompt cache hold (`crit bench` measures both). Unset
+    /// by default: other servers may not know the field.
+    pub cache_prompt: Option<bool>,
 }
 
 impl RemoteSettings {
@@ -86,6 +91,7 @@ impl RemoteSettings {
             idle_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             engine: EngineSettings::default(),
+            cache_prompt: None,
         }
     }
 
@@ -120,6 +126,7 @@ struct Shared {
     connect_timeout: Duration,
     idle_timeout: Duration,
     retry: RetryPolicy,
+    cache_prompt: Option<bool>,
     events: EventSender,
 }
 
@@ -322,6 +329,7 @@ async fn setup(
         connect_timeout: s.connect_timeout,
         idle_timeout: s.idle_timeout,
         retry: s.retry,
+        cache_prompt: s.cache_prompt,
         events,
     };
     Ok((shared, started))

@@ -170,6 +170,8 @@ struct ChatRequest<'a> {
     repetition_penalty: f32,
     repeat_last_n: i32,
     max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cache_prompt: Option<bool>,
 }
 
 /// What one request asks for besides the messages.
@@ -181,6 +183,8 @@ pub struct Ask<'a> {
     pub sampler: &'a SamplerSettings,
     pub seed: u32,
     pub max_tokens: u32,
+    /// llama.cpp's `cache_prompt`, sent only when set.
+    pub cache_prompt: Option<bool>,
 }
 
 /// The JSON body of a streamed, schema-constrained chat completion.
@@ -211,6 +215,7 @@ pub fn chat_body(msgs: &Messages, ask: &Ask<'_>) -> Vec<u8> {
         repetition_penalty: s.repeat_penalty,
         repeat_last_n: s.repeat_last_n,
         max_tokens: ask.max_tokens,
+        cache_prompt: ask.cache_prompt,
     };
     serde_json::to_vec(&body).expect("the request body serializes")
 }
@@ -268,18 +273,23 @@ mod tests {
             steps: None,
             meta: Default::default(),
         };
-        let body = chat_body(
-            &msgs,
-            &Ask {
-                model: "m",
-                kind: Kind::Critique,
-                task: &task,
-                sampler: &sampler,
-                seed: 7,
-                max_tokens: 99,
-            },
+        let mut ask = Ask {
+            model: "m",
+            kind: Kind::Critique,
+            task: &task,
+            sampler: &sampler,
+            seed: 7,
+            max_tokens: 99,
+            cache_prompt: None,
+        };
+        let text = String::from_utf8(chat_body(&msgs, &ask)).unwrap();
+        assert!(
+            !text.contains("cache_prompt"),
+            "only llama.cpp knows the field: sent only when asked"
         );
-        let text = String::from_utf8(body).unwrap();
+        ask.cache_prompt = Some(false);
+        let off: serde_json::Value = serde_json::from_slice(&chat_body(&msgs, &ask)).unwrap();
+        assert_eq!(off["cache_prompt"], false);
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         let roles: Vec<&str> = v["messages"]
             .as_array()

@@ -117,13 +117,25 @@ struct Delta {
 pub struct Usage {
     pub prompt_tokens: u32,
     pub completion_tokens: u32,
+    /// OpenAI's (and llama.cpp's, vLLM's) prompt tokens taken from a cache.
+    #[serde(default)]
+    pub prompt_tokens_details: Option<PromptDetails>,
 }
 
-/// llama.cpp's per-request timings (milliseconds).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct PromptDetails {
+    #[serde(default)]
+    pub cached_tokens: Option<u32>,
+}
+
+/// llama.cpp's per-request timings (milliseconds; `cache_n` prompt tokens
+/// reused, `prompt_n` processed).
 #[derive(Debug, Clone, Copy, Deserialize)]
 pub struct Timings {
     pub prompt_ms: f64,
     pub predicted_ms: f64,
+    #[serde(default)]
+    pub cache_n: Option<u32>,
 }
 
 /// What a chunk meant for the caller.
@@ -199,6 +211,14 @@ impl Reply {
         Ok(Step::Delta(text))
     }
 
+    /// Prompt tokens the server says it reused from its cache.
+    pub fn cached_tokens(&self) -> Option<u32> {
+        self.usage
+            .and_then(|u| u.prompt_tokens_details)
+            .and_then(|d| d.cached_tokens)
+            .or_else(|| self.timings.and_then(|t| t.cache_n))
+    }
+
     /// The stream ended: complete if `[DONE]` or a finish reason arrived.
     pub fn complete(&self) -> bool {
         self.done || self.finish_reason.is_some()
@@ -256,6 +276,13 @@ mod tests {
         assert_eq!(r.usage.unwrap().completion_tokens, 42);
         assert_eq!(r.timings.unwrap().prompt_ms, 1500.5);
         assert_eq!(r.deltas, 1);
+        assert_eq!(r.cached_tokens(), None, "this server did not say");
+        r.apply(r#"{"choices":[],"timings":{"prompt_ms":1.0,"predicted_ms":2.0,"cache_n":512}}"#)
+            .unwrap();
+        assert_eq!(r.cached_tokens(), Some(512), "llama.cpp's cache_n");
+        r.apply(r#"{"choices":[],"usage":{"prompt_tokens":600,"completion_tokens":42,"prompt_tokens_details":{"cached_tokens":500}}}"#)
+            .unwrap();
+        assert_eq!(r.cached_tokens(), Some(500), "usage wins");
     }
 
     #[test]
