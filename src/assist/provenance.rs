@@ -31,13 +31,14 @@ impl ToolInfo {
 }
 
 impl Provenance {
-    /// Provenance of something `tool` computed: no model, template, prompt,
-    /// sampler or seed.
-    pub fn computed(tool: ToolInfo) -> Provenance {
+    /// Nothing known yet but crit's version: the base that computed and
+    /// imported assistance fill in (`..Provenance::empty()`), so a field
+    /// added later is empty there without touching them.
+    pub fn empty() -> Provenance {
         Provenance {
             model: None,
             served: None,
-            tool: Some(tool),
+            tool: None,
             template_name: String::new(),
             template_sha256: String::new(),
             prompt_sha256: String::new(),
@@ -52,6 +53,15 @@ impl Provenance {
             gen_tokens: 0,
             prompt_ms: 0,
             gen_ms: 0,
+        }
+    }
+
+    /// Provenance of something `tool` computed: no model, template, prompt,
+    /// sampler or seed.
+    pub fn computed(tool: ToolInfo) -> Provenance {
+        Provenance {
+            tool: Some(tool),
+            ..Provenance::empty()
         }
     }
 
