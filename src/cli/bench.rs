@@ -123,9 +123,10 @@ struct TaskRun {
     first_item_ms: Option<u64>,
 }
 
-pub fn bench(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
+/// The local model and engine settings from bench's flags and the config
+/// (the engine bench and the samples comparison measure the same engine).
+fn local_engine(args: &Args, ctx: &Ctx) -> anyhow::Result<(PathBuf, EngineSettings)> {
     let model_path = model::resolve(args.model.as_deref(), ctx.config.model.as_deref())?;
-    let tasks = load_tasks(args.tasks.as_deref())?;
     let threads = args
         .threads
         .or(ctx.config.threads)
@@ -136,6 +137,12 @@ pub fn bench(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
         n_threads: engine::effective_threads(threads),
         ..EngineSettings::default()
     };
+    Ok((model_path, settings))
+}
+
+pub fn bench(args: &Args, ctx: &Ctx) -> anyhow::Result<Report> {
+    let (model_path, settings) = local_engine(args, ctx)?;
+    let tasks = load_tasks(args.tasks.as_deref())?;
     let prompts = Prompts::load(None)?;
     let load_before = report::load_average();
     let start = |prefix_cache| -> anyhow::Result<Bench> {

@@ -3,11 +3,10 @@
 //! on the local engine, the two engines taking turns on each task.
 
 use super::{load_tasks, Args};
-use crate::assist::engine::{self, Engine};
+use crate::assist::engine::Engine;
 use crate::assist::prompt::Prompts;
 use crate::assist::{
-    derive_seed, model, sampled, Assistance, Assistant, EngineSettings, Event, EventReceiver, Kind,
-    Output, Request,
+    derive_seed, sampled, Assistance, Assistant, Event, EventReceiver, Kind, Output, Request,
 };
 use crate::cli::Ctx;
 use crate::task::Task;
@@ -43,18 +42,8 @@ pub fn measure(args: &Args, ctx: &Ctx) -> anyhow::Result<Option<SamplesReport>> 
     if args.samples <= 1 {
         return Ok(None);
     }
-    let model_path = model::resolve(args.model.as_deref(), ctx.config.model.as_deref())?;
+    let (model_path, settings) = super::local_engine(args, ctx)?;
     let tasks = load_tasks(args.tasks.as_deref())?;
-    let threads = args
-        .threads
-        .or(ctx.config.threads)
-        .unwrap_or_else(crate::assist::default_threads);
-    let settings = EngineSettings {
-        n_ctx: args.n_ctx,
-        max_tokens: args.max_tokens,
-        n_threads: engine::effective_threads(threads),
-        ..EngineSettings::default()
-    };
     let start = |n: u32| -> anyhow::Result<(Box<dyn Assistant>, EventReceiver)> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let e = Engine::start(&model_path, settings.clone(), Prompts::load(None)?, tx)?;
